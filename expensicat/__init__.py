@@ -1,0 +1,1 @@
+"""Expensicat Customers: the customer book of an expense and invoicing product."""

@@ -1,0 +1,1 @@
+"""HTTP: routes, request parsing, responses, error mapping and middleware."""

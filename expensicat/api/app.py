@@ -1,0 +1,81 @@
+"""The application factory: settings in, a ready ASGI app out."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from expensicat.api.docs import docs_routes
+from expensicat.api.errors import (
+    DOMAIN_ERRORS,
+    ApiError,
+    handle_api_error,
+    handle_domain_error,
+    handle_http_exception,
+)
+from expensicat.api.middleware import RequestContextMiddleware
+from expensicat.api.routes import Services, routes
+from expensicat.auth.oauth2 import AccessTokens, JwksCache
+from expensicat.auth.session import SessionTokens
+from expensicat.auth.verifier import TokenVerifier
+from expensicat.config import Settings
+from expensicat.customers.cursor import CursorSigner
+from expensicat.customers.service import CustomerService
+from expensicat.db import open_store
+from expensicat.logs import configure_logging
+
+
+def create_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = await open_store(settings)
+        secret = settings.resolve_session_secret()
+        app.state.services = Services(
+            customers=CustomerService(store, CursorSigner(_derive_key(secret, "cursor"))),
+            verifier=build_verifier(settings, secret),
+            store=store,
+            max_body_bytes=settings.max_body_bytes,
+        )
+        try:
+            yield
+        finally:
+            await store.close()
+
+    return Starlette(
+        routes=[*routes, *docs_routes()],
+        middleware=[Middleware(RequestContextMiddleware)],
+        exception_handlers={
+            ApiError: handle_api_error,
+            HTTPException: handle_http_exception,
+            **dict.fromkeys(DOMAIN_ERRORS, handle_domain_error),
+        },
+        lifespan=lifespan,
+    )
+
+
+def create_app_from_env() -> Starlette:
+    """The entry point server processes use: settings come from the environment."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+def build_verifier(settings: Settings, secret: str) -> TokenVerifier:
+    sessions = SessionTokens(secret, settings.session_issuer, settings.session_audience)
+    access_tokens = None
+    if settings.oauth2_jwks_url and settings.oauth2_issuer and settings.oauth2_audience:
+        access_tokens = AccessTokens(
+            JwksCache(settings.oauth2_jwks_url), settings.oauth2_issuer, settings.oauth2_audience
+        )
+    return TokenVerifier(sessions, access_tokens)
+
+
+def _derive_key(secret: str, purpose: str) -> bytes:
+    """A key for one purpose, so that a cursor signature is never a valid token signature."""
+    return hmac.new(secret.encode(), f"expensicat {purpose}".encode(), hashlib.sha256).digest()

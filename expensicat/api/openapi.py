@@ -1,0 +1,274 @@
+"""The OpenAPI 3.1 document, built from the same field rules the server enforces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from expensicat.auth.principal import READ_SCOPE, WRITE_SCOPE
+from expensicat.customers.fields import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    MAX_QUERY_LENGTH,
+    PUBLIC_FIELDS,
+    WRITABLE_FIELDS,
+)
+
+_REF = "#/components/schemas/"
+_ERRORS = {
+    "400": "The request is invalid: VALIDATION_ERROR (details per field) or INVALID_JSON.",
+    "401": "UNAUTHORIZED: no token, or one that is malformed, expired or not ours.",
+    "403": "FORBIDDEN: the token lacks the scope this endpoint needs.",
+    "404": "NOT_FOUND: no such customer in the caller's organization.",
+    "412": "PRECONDITION_FAILED: If-Match does not match the current ETag.",
+    "413": "PAYLOAD_TOO_LARGE: the body is over the size limit.",
+    "415": "UNSUPPORTED_MEDIA_TYPE: the body is not application/json.",
+    "500": "INTERNAL_ERROR: an unexpected fault.",
+    "503": "SERVICE_UNAVAILABLE: the database cannot be reached; retry after Retry-After.",
+}
+_SERVER_FORMATS = {"id": "uuid", "created_at": "date-time", "updated_at": "date-time"}
+
+
+def build_openapi() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Expensicat Customers API",
+            "version": "1.0.0",
+            "description": "The people and companies an organization bills.",
+        },
+        "servers": [{"url": "/"}],
+        "security": _security(READ_SCOPE),
+        "paths": {
+            "/api/v1/customers": {"get": _list_operation(), "post": _create_operation()},
+            "/api/v1/customers/{id}": {
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "get": _get_operation(),
+                "patch": _update_operation(),
+            },
+        },
+        "components": {"schemas": _schemas(), "securitySchemes": _security_schemes()},
+    }
+
+
+def _list_operation() -> dict[str, Any]:
+    return {
+        "operationId": "listCustomers",
+        "summary": "List customers",
+        "description": "Newest first. Follow meta.next_cursor for the next page.",
+        "security": _security(READ_SCOPE),
+        "parameters": [
+            {
+                "name": "cursor",
+                "in": "query",
+                "description": "Pagination cursor from meta.next_cursor of the previous page.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "description": f"Number of items per page (1-{MAX_PAGE_SIZE}).",
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_PAGE_SIZE,
+                    "default": DEFAULT_PAGE_SIZE,
+                },
+            },
+            {
+                "name": "q",
+                "in": "query",
+                "description": "Search by name: a substring, ignoring case and accents.",
+                "schema": {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+            },
+        ],
+        "responses": {
+            "200": _json("A page of customers.", "CustomerList"),
+            **_errors("400", "401", "403", "500", "503"),
+        },
+    }
+
+
+def _create_operation() -> dict[str, Any]:
+    return {
+        "operationId": "createCustomer",
+        "summary": "Create customer",
+        "security": _security(WRITE_SCOPE),
+        "requestBody": _request_body("CustomerCreate"),
+        "responses": {
+            "201": {
+                **_json("The created customer.", "CustomerResponse"),
+                "headers": {
+                    "Location": _header("The new customer's URL path."),
+                    "ETag": _header("The customer's current entity tag."),
+                },
+            },
+            **_errors("400", "401", "403", "413", "415", "500", "503"),
+        },
+    }
+
+
+def _get_operation() -> dict[str, Any]:
+    return {
+        "operationId": "getCustomer",
+        "summary": "Get customer",
+        "security": _security(READ_SCOPE),
+        "parameters": [
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "description": "Answer 304 when the customer still has this ETag.",
+                "schema": {"type": "string"},
+            }
+        ],
+        "responses": {
+            "200": {
+                **_json("The customer.", "CustomerResponse"),
+                "headers": {"ETag": _header("The customer's current entity tag.")},
+            },
+            "304": {"description": "Not modified since the ETag in If-None-Match."},
+            **_errors("401", "403", "404", "500", "503"),
+        },
+    }
+
+
+def _update_operation() -> dict[str, Any]:
+    return {
+        "operationId": "updateCustomer",
+        "summary": "Update customer",
+        "description": "Fields absent from the body stay as they are; null clears a field.",
+        "security": _security(WRITE_SCOPE),
+        "parameters": [
+            {
+                "name": "If-Match",
+                "in": "header",
+                "description": "Only update while the customer still has this ETag.",
+                "schema": {"type": "string"},
+            }
+        ],
+        "requestBody": _request_body("CustomerUpdate"),
+        "responses": {
+            "200": {
+                **_json("The updated customer.", "CustomerResponse"),
+                "headers": {"ETag": _header("The customer's new entity tag.")},
+            },
+            **_errors("400", "401", "403", "404", "412", "413", "415", "500", "503"),
+        },
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    customer_properties = {
+        field: (
+            {"type": "string", "format": _SERVER_FORMATS[field]}
+            if field in _SERVER_FORMATS
+            else {"type": "string"}
+            if field in ("organization_id", "name")
+            else {"type": ["string", "null"]}
+        )
+        for field in PUBLIC_FIELDS
+    }
+    writable = {
+        field: {"type": ["string", "null"], "maxLength": max_length}
+        for field, max_length in WRITABLE_FIELDS.items()
+    }
+    writable["name"] = {"type": "string", "minLength": 1, "maxLength": WRITABLE_FIELDS["name"]}
+    writable["email"]["format"] = "email"
+    return {
+        "Customer": {
+            "type": "object",
+            "properties": customer_properties,
+            "required": list(PUBLIC_FIELDS),
+            "additionalProperties": False,
+        },
+        "CustomerCreate": {
+            "type": "object",
+            "properties": writable,
+            "required": ["name"],
+            "additionalProperties": False,
+        },
+        "CustomerUpdate": {
+            "type": "object",
+            "properties": writable,
+            "additionalProperties": False,
+        },
+        "CustomerResponse": {
+            "type": "object",
+            "properties": {"data": {"$ref": f"{_REF}Customer"}},
+            "required": ["data"],
+        },
+        "CustomerList": {
+            "type": "object",
+            "properties": {
+                "data": {"type": "array", "items": {"$ref": f"{_REF}Customer"}},
+                "meta": {
+                    "type": "object",
+                    "properties": {
+                        "count": {"type": "integer", "minimum": 0},
+                        "next_cursor": {"type": ["string", "null"]},
+                    },
+                    "required": ["count", "next_cursor"],
+                },
+            },
+            "required": ["data", "meta"],
+        },
+        "Error": {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": "string", "pattern": "^[A-Z][A-Z_]*$"},
+                        "message": {"type": "string"},
+                        "details": {"type": "object", "additionalProperties": True},
+                    },
+                    "required": ["code", "message", "details"],
+                }
+            },
+            "required": ["error"],
+        },
+    }
+
+
+def _security_schemes() -> dict[str, Any]:
+    return {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": (
+                "A session JWT (HS256, may read and write) or an OAuth2 access token "
+                f"(RFC 9068) from the deployment's authorization server. {READ_SCOPE} or "
+                f"{WRITE_SCOPE} lets a token read customers; {WRITE_SCOPE} lets it create "
+                "and update them."
+            ),
+        }
+    }
+
+
+def _security(scope: str) -> list[dict[str, list[str]]]:
+    """OpenAPI 3.1 lets a bearer requirement name the roles (here: scopes) it needs."""
+    return [{"bearer": [scope]}]
+
+
+def _json(description: str, schema: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"{_REF}{schema}"}}},
+    }
+
+
+def _request_body(schema: str) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": f"{_REF}{schema}"}}},
+    }
+
+
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string"}}
+
+
+def _errors(*statuses: str) -> dict[str, Any]:
+    return {status: _json(_ERRORS[status], "Error") for status in statuses}

@@ -1,0 +1,1 @@
+"""Bearer token verification: session JWTs and OAuth2 access tokens."""

@@ -1,0 +1,69 @@
+"""Session JWTs: HS256, signed with the deployment's own secret."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import jwt
+
+from expensicat.auth.principal import (
+    READ_SCOPE,
+    WRITE_SCOPE,
+    InvalidToken,
+    Principal,
+    organization_of,
+    subject_of,
+)
+
+ALGORITHM = "HS256"
+LEEWAY_SECONDS = 60
+SESSION_SCOPES = frozenset({READ_SCOPE, WRITE_SCOPE})
+
+
+class SessionTokens:
+    def __init__(self, secret: str, issuer: str | None = None, audience: str | None = None):
+        self._secret = secret
+        self._issuer = issuer
+        self._audience = audience
+
+    def issue(self, organization_id: str, user_id: str, ttl_seconds: int) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "sub": user_id,
+            "org_id": organization_id,
+            "iat": now,
+            "exp": now + ttl_seconds,
+            "jti": str(uuid.uuid4()),
+        }
+        if self._issuer is not None:
+            claims["iss"] = self._issuer
+        if self._audience is not None:
+            claims["aud"] = self._audience
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                issuer=self._issuer,
+                audience=self._audience,
+                leeway=LEEWAY_SECONDS,
+                options={
+                    "require": ["exp", "sub"],
+                    "verify_aud": self._audience is not None,
+                },
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("The token has expired.") from None
+        except jwt.InvalidTokenError as error:
+            raise InvalidToken(f"The session token is invalid: {error}") from None
+        return Principal(
+            organization_id=organization_of(claims),
+            subject=subject_of(claims),
+            scopes=SESSION_SCOPES,
+            expires_at=float(claims["exp"]),
+        )

@@ -1,0 +1,1 @@
+"""The customers domain: field rules, search folding, pagination cursors and the service."""

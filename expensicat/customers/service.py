@@ -1,0 +1,125 @@
+"""The customers service: the rules of creating, reading, listing and changing customers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import uuid_utils
+
+from expensicat.customers.cursor import CursorSigner, InvalidCursor, Position
+from expensicat.customers.errors import CustomerNotFound, ValidationFailed, VersionMismatch
+from expensicat.customers.fields import PUBLIC_FIELDS, Customer
+from expensicat.customers.search import fold
+from expensicat.customers.store import CustomerStore, StoredCustomer
+from expensicat.customers.validation import parse_create, parse_list_query, parse_update
+
+
+def utc_now() -> str:
+    """Now, as RFC 3339 UTC with microseconds: 2026-11-28T07:16:53.123456Z."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    customers: list[Customer]
+    next_cursor: str | None
+
+
+class CustomerService:
+    def __init__(
+        self, store: CustomerStore, cursors: CursorSigner, clock: Callable[[], str] = utc_now
+    ) -> None:
+        self._store = store
+        self._cursors = cursors
+        self._clock = clock
+
+    async def create(self, organization_id: str, body: Mapping[str, Any]) -> StoredCustomer:
+        values = parse_create(body)
+        now = self._clock()
+        customer: Customer = dict.fromkeys(PUBLIC_FIELDS)
+        customer.update(values)
+        customer.update(
+            id=str(uuid_utils.uuid7()),
+            organization_id=organization_id,
+            created_at=now,
+            updated_at=now,
+        )
+        await self._store.insert(customer, fold(customer["name"]))
+        return StoredCustomer(customer=customer, version=1)
+
+    async def get(self, organization_id: str, customer_id: str) -> StoredCustomer:
+        found = await self._store.fetch(organization_id, _canonical_id(customer_id))
+        if found is None:
+            raise CustomerNotFound
+        return found
+
+    async def update(
+        self,
+        organization_id: str,
+        customer_id: str,
+        body: Mapping[str, Any],
+        if_match: frozenset[int] | None = None,
+    ) -> StoredCustomer:
+        """Apply a PATCH body; with `if_match`, only while the version is one of those."""
+        changes = parse_update(body)
+        customer_id = _canonical_id(customer_id)
+        if not changes:
+            current = await self.get(organization_id, customer_id)
+            if if_match is not None and current.version not in if_match:
+                raise VersionMismatch
+            return current
+        if "name" in changes:
+            changes["name_search"] = fold(changes["name"] or "")
+        expected = await self._expected_version(organization_id, customer_id, if_match)
+        updated = await self._store.update(
+            organization_id, customer_id, changes, self._clock(), expected
+        )
+        if updated is not None:
+            return updated
+        if expected is None:
+            raise CustomerNotFound
+        await self.get(organization_id, customer_id)  # not found wins over a stale version
+        raise VersionMismatch
+
+    async def list(self, organization_id: str, params: Mapping[str, str]) -> Page:
+        query = parse_list_query(params)
+        search = fold(query.q)
+        after = None
+        if query.cursor is not None:
+            try:
+                after = self._cursors.decode(query.cursor, organization_id, search)
+            except InvalidCursor:
+                raise ValidationFailed(
+                    {"cursor": ["Not a cursor this service issued for this query."]}
+                ) from None
+        rows = await self._store.list_page(organization_id, query.limit + 1, after, search)
+        if len(rows) <= query.limit:
+            return Page(customers=rows, next_cursor=None)
+        rows = rows[: query.limit]
+        last = Position(created_at=rows[-1]["created_at"], id=rows[-1]["id"])
+        return Page(customers=rows, next_cursor=self._cursors.encode(last, organization_id, search))
+
+    async def _expected_version(
+        self, organization_id: str, customer_id: str, if_match: frozenset[int] | None
+    ) -> int | None:
+        """The one version the conditional write must find, resolving a list of several."""
+        if if_match is None:
+            return None
+        if len(if_match) == 1:
+            return next(iter(if_match))
+        current = await self.get(organization_id, customer_id)
+        if current.version not in if_match:
+            raise VersionMismatch
+        return current.version
+
+
+def _canonical_id(customer_id: str) -> str:
+    """Ids are stored in canonical lower-case form; anything that is no UUID matches nothing."""
+    try:
+        return str(uuid.UUID(customer_id))
+    except ValueError:
+        raise CustomerNotFound from None

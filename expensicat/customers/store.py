@@ -1,0 +1,49 @@
+"""What the service needs from storage; the database layer provides it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from expensicat.customers.cursor import Position
+from expensicat.customers.fields import Customer
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCustomer:
+    customer: Customer
+    version: int
+
+
+class CustomerStore(Protocol):
+    async def insert(self, customer: Customer, name_search: str) -> None:
+        """Store a new customer whose every public field is set (absent ones as None)."""
+
+    async def fetch(self, organization_id: str, customer_id: str) -> StoredCustomer | None:
+        """The customer, or None when the organization has no customer with that id."""
+
+    async def update(
+        self,
+        organization_id: str,
+        customer_id: str,
+        changes: dict[str, str | None],
+        now: str,
+        expected_version: int | None,
+    ) -> StoredCustomer | None:
+        """Apply changes, bump the version and move updated_at forward to at least `now`.
+
+        Returns None when the customer does not exist or, with `expected_version`, when its
+        version differs; nothing is written then.
+        """
+
+    async def list_page(
+        self, organization_id: str, limit: int, after: Position | None, search: str
+    ) -> list[Customer]:
+        """Up to `limit` customers, newest first, strictly after `after`, whose folded name
+        contains `search` (no filter when empty)."""
+
+    async def ping(self) -> None:
+        """Raise DatabaseUnavailable unless the database answers."""
+
+    async def close(self) -> None:
+        """Release every connection."""

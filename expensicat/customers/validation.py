@@ -1,0 +1,170 @@
+"""Turning untrusted input into clean values, collecting every broken rule at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import pycountry
+from email_validator import EmailNotValidError, validate_email
+
+from expensicat.customers.errors import ValidationFailed
+from expensicat.customers.fields import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    MAX_QUERY_LENGTH,
+    SERVER_FIELDS,
+    WRITABLE_FIELDS,
+)
+
+COUNTRY_CODES = frozenset(country.alpha_2 for country in pycountry.countries)
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    limit: int
+    cursor: str | None
+    q: str
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.details: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.details.setdefault(field, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.details:
+            raise ValidationFailed(self.details)
+
+
+def parse_create(body: Mapping[str, Any]) -> dict[str, str | None]:
+    """Validate a create body: `name` is required, every other field optional."""
+    errors = _Errors()
+    values = _parse_fields(body, errors)
+    if "name" not in body:
+        errors.add("name", "This field is required.")
+    errors.raise_if_any()
+    return values
+
+
+def parse_update(body: Mapping[str, Any]) -> dict[str, str | None]:
+    """Validate a PATCH body: only the fields present change; null clears all but `name`."""
+    errors = _Errors()
+    values = _parse_fields(body, errors)
+    errors.raise_if_any()
+    return values
+
+
+def parse_list_query(params: Mapping[str, str]) -> ListQuery:
+    """Validate `limit`, `cursor` and `q` of a list request."""
+    errors = _Errors()
+    limit = DEFAULT_PAGE_SIZE
+    raw_limit = params.get("limit")
+    if raw_limit is not None:
+        limit = _parse_limit(raw_limit, errors)
+    q = params.get("q", "").strip()
+    if len(q) > MAX_QUERY_LENGTH:
+        errors.add("q", f"Must be at most {MAX_QUERY_LENGTH} characters.")
+    cursor = params.get("cursor") or None
+    errors.raise_if_any()
+    return ListQuery(limit=limit, cursor=cursor, q=q)
+
+
+def _parse_limit(raw: str, errors: _Errors) -> int:
+    message = f"Must be a whole number from 1 to {MAX_PAGE_SIZE}."
+    if not raw.isascii() or not raw.isdigit():
+        errors.add("limit", message)
+        return 0
+    limit = int(raw)
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        errors.add("limit", message)
+    return limit
+
+
+def _parse_fields(body: Mapping[str, Any], errors: _Errors) -> dict[str, str | None]:
+    for field in body.keys() - WRITABLE_FIELDS.keys():
+        reason = "is set by the server" if field in SERVER_FIELDS else "is not a known field"
+        errors.add(field, f"Unknown field: {reason}.")
+    values: dict[str, str | None] = {}
+    for field, max_length in WRITABLE_FIELDS.items():
+        if field in body:
+            values[field] = _parse_field(field, body[field], max_length, errors)
+    return values
+
+
+def _parse_field(field: str, raw: Any, max_length: int, errors: _Errors) -> str | None:
+    if raw is None:
+        if field == "name":
+            errors.add(field, "Must not be null.")
+        return None
+    if not isinstance(raw, str):
+        errors.add(field, "Must be a string or null.")
+        return None
+    value = raw.strip()
+    if "\x00" in value:
+        errors.add(field, "Must not contain NUL characters.")
+        return None
+    if not value:
+        if field == "name":
+            errors.add(field, "Must not be blank.")
+        return None
+    if len(value) > max_length:
+        errors.add(field, f"Must be at most {max_length} characters.")
+        return None
+    normalize = _NORMALIZERS.get(field)
+    if normalize is None:
+        return value
+    try:
+        return normalize(value)
+    except ValueError as error:
+        errors.add(field, str(error))
+        return None
+
+
+def _normalize_email(value: str) -> str:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValueError(f"Must be a valid email address: {error}") from None
+    return value
+
+
+def _normalize_website(value: str) -> str:
+    """Accept an http(s) URL, or a bare domain which is stored as https://domain."""
+    url = value if "://" in value else f"https://{value}"
+    message = "Must be an http or https URL, or a domain such as acme.com."
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        raise ValueError(message) from None
+    host = parts.hostname or ""
+    if parts.scheme.lower() not in {"http", "https"} or not _is_host(host) or port == 0:
+        raise ValueError(message)
+    if len(url) > WRITABLE_FIELDS["website"]:
+        raise ValueError(f"Must be at most {WRITABLE_FIELDS['website']} characters.")
+    return url
+
+
+def _is_host(host: str) -> bool:
+    if any(char.isspace() for char in host) or host.startswith(".") or ".." in host:
+        return False
+    return "." in host or host == "localhost" or host.startswith("[")
+
+
+def _normalize_country_code(value: str) -> str:
+    code = value.upper()
+    if code not in COUNTRY_CODES:
+        raise ValueError("Must be an ISO 3166-1 alpha-2 country code, such as DE or US.")
+    return code
+
+
+_NORMALIZERS = {
+    "email": _normalize_email,
+    "website": _normalize_website,
+    "country_code": _normalize_country_code,
+}

@@ -1,0 +1,30 @@
+"""Applying schema migrations with Alembic, to SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from expensicat.config import Settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """The same database, addressed through the synchronous driver migrations run on."""
+    for prefix in ("postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg://" + database_url.removeprefix(prefix)
+    return database_url
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    """Bring the schema up to `revision`; safe to run from several processes at once."""
+    if settings.is_sqlite:
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(settings.database_url))
+    command.upgrade(config, revision)

@@ -1,0 +1,162 @@
+"""The customer store on PostgreSQL, through an asyncpg connection pool.
+
+Every request is one statement and one round trip: no transaction wrapper around reads,
+timestamps formatted by the server, no ORM objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from expensicat.config import Settings
+from expensicat.customers.cursor import Position
+from expensicat.customers.fields import PUBLIC_FIELDS, Customer
+from expensicat.customers.store import StoredCustomer
+from expensicat.db.errors import DatabaseUnavailable
+
+_RFC3339 = """'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"""
+_EXPRESSIONS = {
+    "id": "id::text",
+    "created_at": f"to_char(created_at AT TIME ZONE 'UTC', {_RFC3339})",
+    "updated_at": f"to_char(updated_at AT TIME ZONE 'UTC', {_RFC3339})",
+}
+COLUMNS = ", ".join(
+    f"{_EXPRESSIONS[field]} AS {field}" if field in _EXPRESSIONS else field
+    for field in PUBLIC_FIELDS
+)
+
+_INSERT_FIELDS = (*PUBLIC_FIELDS, "name_search")
+_INSERT_VALUES = ", ".join(
+    f"${n}::text::timestamptz" if field in ("created_at", "updated_at") else f"${n}"
+    for n, field in enumerate(_INSERT_FIELDS, start=1)
+)
+INSERT = f"INSERT INTO customers ({', '.join(_INSERT_FIELDS)}) VALUES ({_INSERT_VALUES})"
+
+FETCH = f"SELECT {COLUMNS}, version FROM customers WHERE organization_id = $1 AND id = $2::uuid"
+
+# Errors that mean the server is gone or refusing us, as opposed to a bad statement.
+_UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.QueryCanceledError,
+    asyncpg.AdminShutdownError,
+)
+
+
+class PostgresStore:
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
+        self._pool = pool
+        self._acquire_timeout = acquire_timeout
+
+    @classmethod
+    async def connect(cls, settings: Settings) -> PostgresStore:
+        timeout = settings.statement_timeout_ms / 1000
+        pool = asyncpg.create_pool(
+            settings.database_url,
+            min_size=0,
+            max_size=settings.db_pool_size,
+            # With caching off, statements stay unnamed, as PgBouncer's transaction mode needs.
+            statement_cache_size=100 if settings.db_statement_cache else 0,
+            command_timeout=timeout,
+            timeout=timeout,
+            server_settings={
+                "application_name": "expensicat",
+                "statement_timeout": str(settings.statement_timeout_ms),
+            },
+        )
+        try:
+            await pool
+        except _UNAVAILABLE as error:
+            raise DatabaseUnavailable(str(error)) from error
+        return cls(pool, acquire_timeout=timeout)
+
+    async def insert(self, customer: Customer, name_search: str) -> None:
+        async with self._connection() as connection:
+            await connection.execute(INSERT, *_in_order(customer), name_search)
+
+    async def fetch(self, organization_id: str, customer_id: str) -> StoredCustomer | None:
+        async with self._connection() as connection:
+            row = await connection.fetchrow(FETCH, organization_id, customer_id)
+        return None if row is None else _stored(row)
+
+    async def update(
+        self,
+        organization_id: str,
+        customer_id: str,
+        changes: dict[str, str | None],
+        now: str,
+        expected_version: int | None,
+    ) -> StoredCustomer | None:
+        assignments = [f"{field} = ${n}" for n, field in enumerate(changes, start=4)]
+        sql = (
+            f"UPDATE customers SET {', '.join(assignments)}, version = version + 1, "
+            "updated_at = greatest($3::text::timestamptz, updated_at + interval '1 microsecond') "
+            "WHERE organization_id = $1 AND id = $2::uuid"
+        )
+        args: list[Any] = [organization_id, customer_id, now, *changes.values()]
+        if expected_version is not None:
+            args.append(expected_version)
+            sql += f" AND version = ${len(args)}"
+        async with self._connection() as connection:
+            row = await connection.fetchrow(f"{sql} RETURNING {COLUMNS}, version", *args)
+        return None if row is None else _stored(row)
+
+    async def list_page(
+        self, organization_id: str, limit: int, after: Position | None, search: str
+    ) -> list[Customer]:
+        conditions = ["organization_id = $1"]
+        args: list[Any] = [organization_id, limit]
+        if after is not None:
+            # A row comparison is an index bound; the equivalent OR form is only a filter.
+            args += [after.created_at, after.id]
+            conditions.append(
+                f"(created_at, id) < (${len(args) - 1}::text::timestamptz, ${len(args)}::uuid)"
+            )
+        if search:
+            args.append(f"%{_escape_like(search)}%")
+            conditions.append(f"name_search LIKE ${len(args)}")
+        sql = (
+            f"SELECT {COLUMNS} FROM customers WHERE {' AND '.join(conditions)} "
+            "ORDER BY created_at DESC, id DESC LIMIT $2"
+        )
+        async with self._connection() as connection:
+            rows = await connection.fetch(sql, *args)
+        return [dict(row) for row in rows]
+
+    async def ping(self) -> None:
+        async with self._connection() as connection:
+            await connection.fetchval("SELECT 1")
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        try:
+            async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
+                yield connection
+        except _UNAVAILABLE as error:
+            raise DatabaseUnavailable(type(error).__name__) from error
+
+
+def _stored(row: asyncpg.Record) -> StoredCustomer:
+    customer = dict(row)
+    version = customer.pop("version")
+    return StoredCustomer(customer=customer, version=version)
+
+
+def _escape_like(text: str) -> str:
+    """Make %, _ and the escape character itself match literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _in_order(customer: Customer) -> list[Any]:
+    return [customer[field] for field in PUBLIC_FIELDS]

@@ -1,0 +1,161 @@
+"""The customer store on an embedded SQLite file.
+
+sqlite3 calls block, so they run on a small thread pool, each thread with its own
+connection. WAL mode (set by the migrations) lets every worker process read while one
+writes; a busy writer is waited for up to `BUSY_TIMEOUT_MS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from expensicat.customers.cursor import Position
+from expensicat.customers.fields import PUBLIC_FIELDS, Customer
+from expensicat.customers.store import StoredCustomer
+from expensicat.db.errors import DatabaseUnavailable
+
+BUSY_TIMEOUT_MS = 5000
+_TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
+# Trigrams need three characters; shorter terms are matched by scanning the page order.
+_MIN_INDEXED_SEARCH = 3
+
+COLUMNS = ", ".join(PUBLIC_FIELDS)
+INSERT_FIELDS = (*PUBLIC_FIELDS, "name_search")
+INSERT = (
+    f"INSERT INTO customers ({', '.join(INSERT_FIELDS)}) "
+    f"VALUES ({', '.join('?' for _ in INSERT_FIELDS)})"
+)
+FETCH = f"SELECT {COLUMNS}, version FROM customers WHERE organization_id = ? AND id = ?"
+FETCH_VERSION = "SELECT updated_at, version FROM customers WHERE organization_id = ? AND id = ?"
+
+T = TypeVar("T")
+
+
+class SqliteStore:
+    def __init__(self, path: Path, threads: int = 4) -> None:
+        self._path = path
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sqlite")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    async def insert(self, customer: Customer, name_search: str) -> None:
+        values = [customer[field] for field in PUBLIC_FIELDS]
+        await self._run(lambda db: db.execute(INSERT, (*values, name_search)))
+
+    async def fetch(self, organization_id: str, customer_id: str) -> StoredCustomer | None:
+        row = await self._run(
+            lambda db: db.execute(FETCH, (organization_id, customer_id)).fetchone()
+        )
+        return None if row is None else _stored(row)
+
+    async def update(
+        self,
+        organization_id: str,
+        customer_id: str,
+        changes: dict[str, str | None],
+        now: str,
+        expected_version: int | None,
+    ) -> StoredCustomer | None:
+        assignments = "".join(f"{field} = ?, " for field in changes)
+        sql = (
+            f"UPDATE customers SET {assignments}version = version + 1, updated_at = ? "
+            f"WHERE organization_id = ? AND id = ? RETURNING {COLUMNS}, version"
+        )
+
+        def write(db: sqlite3.Connection) -> StoredCustomer | None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                current = db.execute(FETCH_VERSION, (organization_id, customer_id)).fetchone()
+                if current is None or expected_version not in (None, current[1]):
+                    return None
+                updated_at = _later_than(current[0], now)
+                row = db.execute(
+                    sql, (*changes.values(), updated_at, organization_id, customer_id)
+                ).fetchone()
+                db.execute("COMMIT")
+                return _stored(row)
+            finally:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+
+        return await self._run(write)
+
+    async def list_page(
+        self, organization_id: str, limit: int, after: Position | None, search: str
+    ) -> list[Customer]:
+        conditions = ["organization_id = ?"]
+        args: list[Any] = [organization_id]
+        if after is not None:
+            conditions.append("(created_at, id) < (?, ?)")
+            args += [after.created_at, after.id]
+        if len(search) >= _MIN_INDEXED_SEARCH:
+            conditions.append(
+                "seq IN (SELECT rowid FROM customer_names WHERE customer_names MATCH ?)"
+            )
+            args.append(_phrase(search))
+        if search:
+            conditions.append("instr(name_search, ?) > 0")
+            args.append(search)
+        sql = (
+            f"SELECT {COLUMNS} FROM customers WHERE {' AND '.join(conditions)} "
+            "ORDER BY created_at DESC, id DESC LIMIT ?"
+        )
+        rows = await self._run(lambda db: db.execute(sql, (*args, limit)).fetchall())
+        return [dict(zip(PUBLIC_FIELDS, row, strict=True)) for row in rows]
+
+    async def ping(self) -> None:
+        await self._run(lambda db: db.execute("SELECT 1 FROM customers LIMIT 1").fetchall())
+
+    async def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def in_thread() -> T:
+            return work(self._connection())
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, in_thread)
+        except sqlite3.OperationalError as error:
+            # Locked past the busy timeout, unreadable file, full disk: retryable, not a bug.
+            raise DatabaseUnavailable(str(error)) from error
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            connection.execute("PRAGMA synchronous = FULL")
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+
+def _stored(row: tuple[Any, ...]) -> StoredCustomer:
+    return StoredCustomer(customer=dict(zip(PUBLIC_FIELDS, row[:-1], strict=True)), version=row[-1])
+
+
+def _later_than(previous: str, now: str) -> str:
+    """`now`, or a microsecond after `previous` if the clock has not moved past it."""
+    if now > previous:
+        return now
+    return (datetime.strptime(previous, _TIMESTAMP) + timedelta(microseconds=1)).strftime(
+        _TIMESTAMP
+    )
+
+
+def _phrase(search: str) -> str:
+    """An FTS5 phrase query: with the trigram tokenizer, a substring match."""
+    return '"' + search.replace('"', '""') + '"'
