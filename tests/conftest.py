@@ -1,0 +1,126 @@
+"""Shared fixtures: a real SQLite file and a real PostgreSQL server, each migrated once.
+
+Every test works in an organization of its own, so tests never see each other's data
+and no database needs wiping between them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from starlette.testclient import TestClient
+
+from expensicat.api.app import create_app
+from expensicat.config import Settings
+from expensicat.db.migrate import upgrade
+from tests.support.postgres import PostgresServer, find_bindir
+from tests.support.tokens import TEST_SECRET, bearer, session_token
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    bindir = find_bindir()
+    if bindir is None:
+        message = "PostgreSQL server binaries not found (set PG_BINDIR)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PostgresServer(bindir)
+    server.init()
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    postgres_server.create_database("expensicat_test")
+    return postgres_server.url("expensicat_test")
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: str) -> Settings:
+    env = {
+        "EXPENSICAT_DATABASE_URL": database_url,
+        "EXPENSICAT_DATA_DIR": str(data_dir),
+        "EXPENSICAT_SESSION_SECRET": TEST_SECRET,
+        **{f"EXPENSICAT_{key.upper()}": value for key, value in overrides.items()},
+    }
+    return Settings.from_env(env)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend_settings(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    data_dir = tmp_path_factory.mktemp("data")
+    if request.param == "sqlite":
+        url = f"sqlite:///{data_dir / 'expensicat.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    settings = make_settings(url, data_dir)
+    upgrade(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def client(backend_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(backend_settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def org() -> str:
+    return f"org-{uuid.uuid4().hex[:12]}"
+
+
+class Api:
+    """A client signed in to one organization, speaking the contract's JSON."""
+
+    def __init__(self, client: TestClient, org: str) -> None:
+        self.client = client
+        self.org = org
+        self.headers = bearer(session_token(org))
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx2.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.client.request(method, url, headers=headers, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> httpx2.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx2.Response:
+        return self.request("POST", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> httpx2.Response:
+        return self.request("PATCH", url, **kwargs)
+
+    def create(self, **fields: Any) -> dict[str, Any]:
+        response = self.post("/api/v1/customers", json=fields)
+        assert response.status_code == 201, response.text
+        customer: dict[str, Any] = response.json()["data"]
+        return customer
+
+    def list(self, **params: Any) -> dict[str, Any]:
+        response = self.get("/api/v1/customers", params=params)
+        assert response.status_code == 200, response.text
+        page: dict[str, Any] = response.json()
+        return page
+
+
+@pytest.fixture
+def api(client: TestClient, org: str) -> Api:
+    return Api(client, org)
+
+
+@pytest.fixture
+def other_api(client: TestClient) -> Api:
+    """Someone in another organization, using the same server."""
+    return Api(client, f"org-{uuid.uuid4().hex[:12]}")
