@@ -65,12 +65,11 @@ class PostgresStore:
             max_size=settings.db_pool_size,
             # With caching off, statements stay unnamed, as PgBouncer's transaction mode needs.
             statement_cache_size=100 if settings.db_statement_cache else 0,
+            # Enforced by the client (it cancels the statement on the server), so the bound
+            # holds through PgBouncer too, which refuses unknown startup parameters.
             command_timeout=timeout,
             timeout=timeout,
-            server_settings={
-                "application_name": "expensicat",
-                "statement_timeout": str(settings.statement_timeout_ms),
-            },
+            server_settings={"application_name": "expensicat"},
         )
         try:
             await pool
