@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,7 +30,11 @@ from expensicat.config import Settings
 from expensicat.customers.cursor import CursorSigner
 from expensicat.customers.service import CustomerService
 from expensicat.db import open_store
+from expensicat.db.errors import DatabaseUnavailable
 from expensicat.logs import configure_logging
+
+HOUSEKEEPING_INTERVAL_SECONDS = 3600
+logger = logging.getLogger("expensicat")
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -42,9 +48,11 @@ def create_app(settings: Settings) -> Starlette:
             store=store,
             max_body_bytes=settings.max_body_bytes,
         )
+        housekeeping = asyncio.create_task(_forget_expired_keys(app.state.services.customers))
         try:
             yield
         finally:
+            housekeeping.cancel()
             await store.close()
 
     return Starlette(
@@ -74,6 +82,15 @@ def build_verifier(settings: Settings, secret: str) -> TokenVerifier:
             JwksCache(settings.oauth2_jwks_url), settings.oauth2_issuer, settings.oauth2_audience
         )
     return TokenVerifier(sessions, access_tokens)
+
+
+async def _forget_expired_keys(customers: CustomerService) -> None:
+    while True:
+        await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
+        try:
+            await customers.forget_expired_keys()
+        except DatabaseUnavailable:
+            logger.warning("could not purge expired idempotency keys: database unavailable")
 
 
 def _derive_key(secret: str, purpose: str) -> bytes:

@@ -11,7 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from expensicat.api.responses import json_response
-from expensicat.customers.errors import CustomerNotFound, ValidationFailed, VersionMismatch
+from expensicat.customers.errors import (
+    CustomerNotFound,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    ValidationFailed,
+    VersionMismatch,
+)
 from expensicat.db.errors import DatabaseUnavailable
 
 RETRY_AFTER_SECONDS = "2"
@@ -23,7 +29,6 @@ _CODE_BY_STATUS = {
     403: "FORBIDDEN",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT",
     412: "PRECONDITION_FAILED",
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
@@ -100,7 +105,14 @@ async def handle_http_exception(request: Request, error: Exception) -> Response:
     return error_response(ApiError(status, code, message, headers=error.headers))
 
 
-DOMAIN_ERRORS = (CustomerNotFound, VersionMismatch, ValidationFailed, DatabaseUnavailable)
+DOMAIN_ERRORS = (
+    CustomerNotFound,
+    VersionMismatch,
+    ValidationFailed,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    DatabaseUnavailable,
+)
 
 
 def from_domain(error: Exception) -> ApiError:
@@ -111,6 +123,19 @@ def from_domain(error: Exception) -> ApiError:
         return not_found()
     if isinstance(error, VersionMismatch):
         return precondition_failed()
+    if isinstance(error, IdempotencyKeyInUse):
+        return ApiError(
+            409,
+            "IDEMPOTENCY_KEY_IN_USE",
+            "A request with this Idempotency-Key is still in progress; retry shortly.",
+            headers={"Retry-After": "1"},
+        )
+    if isinstance(error, IdempotencyKeyReused):
+        return ApiError(
+            422,
+            "IDEMPOTENCY_KEY_REUSED",
+            "This Idempotency-Key was already used with a different request body.",
+        )
     if isinstance(error, DatabaseUnavailable):
         return service_unavailable()
     return internal_error()

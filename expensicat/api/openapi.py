@@ -19,9 +19,11 @@ _ERRORS = {
     "401": "UNAUTHORIZED: no token, or one that is malformed, expired or not ours.",
     "403": "FORBIDDEN: the token lacks the scope this endpoint needs.",
     "404": "NOT_FOUND: no such customer in the caller's organization.",
+    "409": "IDEMPOTENCY_KEY_IN_USE: a create with this Idempotency-Key is still in flight.",
     "412": "PRECONDITION_FAILED: If-Match does not match the current ETag.",
     "413": "PAYLOAD_TOO_LARGE: the body is over the size limit.",
     "415": "UNSUPPORTED_MEDIA_TYPE: the body is not application/json.",
+    "422": "IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used with a different body.",
     "500": "INTERNAL_ERROR: an unexpected fault.",
     "503": "SERVICE_UNAVAILABLE: the database cannot be reached; retry after Retry-After.",
 }
@@ -95,6 +97,17 @@ def _create_operation() -> dict[str, Any]:
         "operationId": "createCustomer",
         "summary": "Create customer",
         "security": _security(WRITE_SCOPE),
+        "parameters": [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "description": (
+                    "Makes retries safe: a retry with the same key and body within 24 hours "
+                    "returns the original response and creates nothing."
+                ),
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            }
+        ],
         "requestBody": _request_body("CustomerCreate"),
         "responses": {
             "201": {
@@ -102,9 +115,10 @@ def _create_operation() -> dict[str, Any]:
                 "headers": {
                     "Location": _header("The new customer's URL path."),
                     "ETag": _header("The customer's current entity tag."),
+                    "Idempotent-Replayed": _header("true when this is a replayed response."),
                 },
             },
-            **_errors("400", "401", "403", "413", "415", "500", "503"),
+            **_errors("400", "401", "403", "409", "413", "415", "422", "500", "503"),
         },
     }
 

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from expensicat.api.body import read_json_object
 from expensicat.api.conditional import etag, if_match_versions, none_match
-from expensicat.api.errors import service_unavailable
+from expensicat.api.errors import service_unavailable, validation_error
 from expensicat.api.responses import json_response
 from expensicat.api.security import authenticate
 from expensicat.auth.principal import READ_SCOPE, WRITE_SCOPE
@@ -20,6 +20,7 @@ from expensicat.customers.store import CustomerStore, StoredCustomer
 from expensicat.db.errors import DatabaseUnavailable
 
 API_PREFIX = "/api/v1"
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +52,12 @@ async def create_customer(request: Request) -> Response:
     ctx = services(request)
     principal = await authenticate(request, ctx.verifier, WRITE_SCOPE)
     body = await read_json_object(request, ctx.max_body_bytes)
-    created = await ctx.customers.create(principal.organization_id, body)
-    location = f"{API_PREFIX}/customers/{created.customer['id']}"
-    return _customer_response(created, 201, {"Location": location})
+    key = idempotency_key(request.headers.get("idempotency-key"))
+    created = await ctx.customers.create(principal.organization_id, body, key)
+    headers = {"Location": f"{API_PREFIX}/customers/{created.stored.customer['id']}"}
+    if created.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _customer_response(created.stored, 201, headers)
 
 
 async def get_customer(request: Request) -> Response:
@@ -93,6 +97,19 @@ async def readyz(request: Request) -> Response:
     except DatabaseUnavailable:
         raise service_unavailable() from None
     return json_response({"status": "ready"})
+
+
+def idempotency_key(header: str | None) -> str | None:
+    """The Idempotency-Key header: 1 to 255 printable ASCII characters, or absent."""
+    if header is None:
+        return None
+    if not 1 <= len(header) <= MAX_IDEMPOTENCY_KEY_LENGTH or not all(
+        " " <= char <= "~" for char in header
+    ):
+        raise validation_error(
+            {"Idempotency-Key": ["Must be 1 to 255 printable ASCII characters."]}
+        )
+    return header
 
 
 def _customer_response(

@@ -17,3 +17,11 @@ class ValidationFailed(Exception):
 
 class VersionMismatch(Exception):
     """The customer changed since the version the caller based its edit on."""
+
+
+class IdempotencyKeyInUse(Exception):
+    """A create with this idempotency key is still in flight."""
+
+
+class IdempotencyKeyReused(Exception):
+    """The idempotency key was already used with a different request body."""

@@ -15,7 +15,7 @@ import asyncpg
 from expensicat.config import Settings
 from expensicat.customers.cursor import Position
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer
-from expensicat.customers.store import StoredCustomer
+from expensicat.customers.store import KeyClaim, KeyHold, StoredCustomer
 from expensicat.db.errors import DatabaseUnavailable
 
 _RFC3339 = """'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"""
@@ -30,11 +30,35 @@ COLUMNS = ", ".join(
 )
 
 _INSERT_FIELDS = (*PUBLIC_FIELDS, "name_search")
+# Explicit types, so the same list works as VALUES and as the SELECT list below.
+_CASTS = {"id": "::uuid", "created_at": "::text::timestamptz", "updated_at": "::text::timestamptz"}
 _INSERT_VALUES = ", ".join(
-    f"${n}::text::timestamptz" if field in ("created_at", "updated_at") else f"${n}"
-    for n, field in enumerate(_INSERT_FIELDS, start=1)
+    f"${n}{_CASTS.get(field, '::text')}" for n, field in enumerate(_INSERT_FIELDS, start=1)
 )
 INSERT = f"INSERT INTO customers ({', '.join(_INSERT_FIELDS)}) VALUES ({_INSERT_VALUES})"
+_KEY = len(_INSERT_FIELDS) + 1  # parameters after the customer's: key, lease, response
+# The customer is inserted only if this request still holds its idempotency key, and the
+# key's response is recorded in the same statement: both happen, or neither.
+INSERT_HOLDING_KEY = (
+    f"WITH held AS (UPDATE idempotency_keys SET response = ${_KEY + 2} "
+    f"WHERE organization_id = $2 AND key = ${_KEY} "
+    f"AND locked_until = ${_KEY + 1}::text::timestamptz AND response IS NULL RETURNING 1) "
+    f"INSERT INTO customers ({', '.join(_INSERT_FIELDS)}) "
+    f"SELECT {_INSERT_VALUES} WHERE EXISTS (SELECT 1 FROM held)"
+)
+CLAIM_KEY = (
+    "INSERT INTO idempotency_keys AS k "
+    "(organization_id, key, request_hash, created_at, locked_until) "
+    "VALUES ($1, $2, $3, $4::text::timestamptz, $5::text::timestamptz) "
+    "ON CONFLICT (organization_id, key) DO UPDATE SET request_hash = excluded.request_hash, "
+    "response = NULL, created_at = excluded.created_at, locked_until = excluded.locked_until "
+    "WHERE (k.response IS NULL AND k.locked_until < excluded.created_at) "
+    "OR k.created_at < $6::text::timestamptz "
+    "RETURNING true"
+)
+FIND_KEY = (
+    "SELECT request_hash, response FROM idempotency_keys WHERE organization_id = $1 AND key = $2"
+)
 
 FETCH = f"SELECT {COLUMNS}, version FROM customers WHERE organization_id = $1 AND id = $2::uuid"
 
@@ -77,9 +101,54 @@ class PostgresStore:
             raise DatabaseUnavailable(str(error)) from error
         return cls(pool, acquire_timeout=timeout)
 
-    async def insert(self, customer: Customer, name_search: str) -> None:
+    async def insert(
+        self, customer: Customer, name_search: str, hold: KeyHold | None = None
+    ) -> bool:
+        values = [*_in_order(customer), name_search]
         async with self._connection() as connection:
-            await connection.execute(INSERT, *_in_order(customer), name_search)
+            if hold is None:
+                await connection.execute(INSERT, *values)
+                return True
+            status = await connection.execute(
+                INSERT_HOLDING_KEY, *values, hold.key, hold.lease_until, hold.response
+            )
+        return bool(status == "INSERT 0 1")
+
+    async def claim_key(
+        self,
+        organization_id: str,
+        key: str,
+        request_hash: str,
+        now: str,
+        lease_until: str,
+        expired_before: str,
+    ) -> KeyClaim:
+        async with self._connection() as connection:
+            claimed = await connection.fetchval(
+                CLAIM_KEY, organization_id, key, request_hash, now, lease_until, expired_before
+            )
+            if claimed:
+                return KeyClaim(claimed=True)
+            row = await connection.fetchrow(FIND_KEY, organization_id, key)
+        if row is None:  # purged a moment ago: as good as in flight, the retry will claim it
+            return KeyClaim(claimed=False)
+        return KeyClaim(claimed=False, request_hash=row[0], response=row[1])
+
+    async def release_key(self, organization_id: str, key: str) -> None:
+        async with self._connection() as connection:
+            await connection.execute(
+                "DELETE FROM idempotency_keys "
+                "WHERE organization_id = $1 AND key = $2 AND response IS NULL",
+                organization_id,
+                key,
+            )
+
+    async def purge_keys(self, created_before: str) -> None:
+        async with self._connection() as connection:
+            await connection.execute(
+                "DELETE FROM idempotency_keys WHERE created_at < $1::text::timestamptz",
+                created_before,
+            )
 
     async def fetch(self, organization_id: str, customer_id: str) -> StoredCustomer | None:
         async with self._connection() as connection:

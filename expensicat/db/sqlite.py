@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from expensicat.customers.cursor import Position
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer
-from expensicat.customers.store import StoredCustomer
+from expensicat.customers.store import KeyClaim, KeyHold, StoredCustomer
 from expensicat.db.errors import DatabaseUnavailable
 
 BUSY_TIMEOUT_MS = 5000
@@ -34,6 +35,19 @@ INSERT = (
 )
 FETCH = f"SELECT {COLUMNS}, version FROM customers WHERE organization_id = ? AND id = ?"
 FETCH_VERSION = "SELECT updated_at, version FROM customers WHERE organization_id = ? AND id = ?"
+RECORD_RESPONSE = (
+    "UPDATE idempotency_keys SET response = ? WHERE organization_id = ? AND key = ? "
+    "AND locked_until = ? AND response IS NULL"
+)
+FIND_KEY = (
+    "SELECT request_hash, response, created_at, locked_until FROM idempotency_keys "
+    "WHERE organization_id = ? AND key = ?"
+)
+CLAIM_KEY = (
+    "INSERT OR REPLACE INTO idempotency_keys "
+    "(organization_id, key, request_hash, response, created_at, locked_until) "
+    "VALUES (?, ?, ?, NULL, ?, ?)"
+)
 
 T = TypeVar("T")
 
@@ -46,9 +60,64 @@ class SqliteStore:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
 
-    async def insert(self, customer: Customer, name_search: str) -> None:
-        values = [customer[field] for field in PUBLIC_FIELDS]
-        await self._run(lambda db: db.execute(INSERT, (*values, name_search)))
+    async def insert(
+        self, customer: Customer, name_search: str, hold: KeyHold | None = None
+    ) -> bool:
+        values = (*[customer[field] for field in PUBLIC_FIELDS], name_search)
+        if hold is None:
+            await self._run(lambda db: db.execute(INSERT, values))
+            return True
+        organization_id = customer["organization_id"]
+
+        def insert_holding_key(db: sqlite3.Connection) -> bool:
+            with _transaction(db):
+                held = db.execute(
+                    RECORD_RESPONSE, (hold.response, organization_id, hold.key, hold.lease_until)
+                )
+                if held.rowcount != 1:
+                    return False
+                db.execute(INSERT, values)
+                return True
+
+        return await self._run(insert_holding_key)
+
+    async def claim_key(
+        self,
+        organization_id: str,
+        key: str,
+        request_hash: str,
+        now: str,
+        lease_until: str,
+        expired_before: str,
+    ) -> KeyClaim:
+        def claim(db: sqlite3.Connection) -> KeyClaim:
+            with _transaction(db):
+                row = db.execute(FIND_KEY, (organization_id, key)).fetchone()
+                if row is not None:
+                    stored_hash, response, created_at, locked_until = row
+                    abandoned = response is None and locked_until < now
+                    if not (abandoned or created_at < expired_before):
+                        return KeyClaim(claimed=False, request_hash=stored_hash, response=response)
+                db.execute(CLAIM_KEY, (organization_id, key, request_hash, now, lease_until))
+                return KeyClaim(claimed=True)
+
+        return await self._run(claim)
+
+    async def release_key(self, organization_id: str, key: str) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "DELETE FROM idempotency_keys "
+                "WHERE organization_id = ? AND key = ? AND response IS NULL",
+                (organization_id, key),
+            )
+        )
+
+    async def purge_keys(self, created_before: str) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "DELETE FROM idempotency_keys WHERE created_at < ?", (created_before,)
+            )
+        )
 
     async def fetch(self, organization_id: str, customer_id: str) -> StoredCustomer | None:
         row = await self._run(
@@ -71,8 +140,7 @@ class SqliteStore:
         )
 
         def write(db: sqlite3.Connection) -> StoredCustomer | None:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(db):
                 current = db.execute(FETCH_VERSION, (organization_id, customer_id)).fetchone()
                 if current is None or expected_version not in (None, current[1]):
                     return None
@@ -80,11 +148,7 @@ class SqliteStore:
                 row = db.execute(
                     sql, (*changes.values(), updated_at, organization_id, customer_id)
                 ).fetchone()
-                db.execute("COMMIT")
                 return _stored(row)
-            finally:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
 
         return await self._run(write)
 
@@ -141,6 +205,18 @@ class SqliteStore:
             with self._lock:
                 self._connections.append(connection)
         return connection
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction that takes the write lock up front, committed unless it raises."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _stored(row: tuple[Any, ...]) -> StoredCustomer:
