@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SECRET_FILE_NAME = "session-secret"
+# Buckets count time in microseconds, so one token per microsecond is the finest rate.
+MAX_RATE_LIMIT_PER_SECOND = 1_000_000
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class ConfigError(Exception):
@@ -30,6 +33,9 @@ class Settings:
     db_statement_cache: bool
     statement_timeout_ms: int
     log_level: str
+    rate_limit_per_second: int
+    rate_limit_burst: int
+    redis_url: str | None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +62,9 @@ class Settings:
                 "STATEMENT_TIMEOUT_MS", get("STATEMENT_TIMEOUT_MS"), 5000
             ),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            rate_limit_per_second=_rate(get("RATE_LIMIT_PER_SECOND")),
+            rate_limit_burst=_positive_int("RATE_LIMIT_BURST", get("RATE_LIMIT_BURST"), 200),
+            redis_url=get("REDIS_URL"),
         )
         settings.check()
         return settings
@@ -86,6 +95,12 @@ class Settings:
             )
         if self.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("EXPENSICAT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        if self.rate_limit_per_second > MAX_RATE_LIMIT_PER_SECOND:
+            raise ConfigError(
+                f"EXPENSICAT_RATE_LIMIT_PER_SECOND must be at most {MAX_RATE_LIMIT_PER_SECOND}"
+            )
+        if self.redis_url is not None and not self.redis_url.startswith(REDIS_SCHEMES):
+            raise ConfigError("EXPENSICAT_REDIS_URL must start with redis://, rediss:// or unix://")
 
     def resolve_session_secret(self) -> str:
         """The configured secret, or one generated once and kept beside the embedded database.
@@ -132,6 +147,13 @@ def _positive_int(name: str, raw: str | None, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"EXPENSICAT_{name} must be greater than zero")
     return value
+
+
+def _rate(raw: str | None) -> int:
+    """Requests per second per organization; 0 turns rate limiting off."""
+    if raw is not None and raw.isdigit() and int(raw) == 0:
+        return 0
+    return _positive_int("RATE_LIMIT_PER_SECOND", raw, 100)
 
 
 def _flag(name: str, raw: str | None, default: bool) -> bool:

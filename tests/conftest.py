@@ -51,6 +51,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: str) -> Settin
         "EXPENSICAT_DATABASE_URL": database_url,
         "EXPENSICAT_DATA_DIR": str(data_dir),
         "EXPENSICAT_SESSION_SECRET": TEST_SECRET,
+        # Tests that are not about budgets must never meet one; theirs override this.
+        "EXPENSICAT_RATE_LIMIT_PER_SECOND": "0",
         **{f"EXPENSICAT_{key.upper()}": value for key, value in overrides.items()},
     }
     return Settings.from_env(env)

@@ -22,6 +22,7 @@ from expensicat.api.errors import (
     handle_http_exception,
 )
 from expensicat.api.middleware import RequestContextMiddleware
+from expensicat.api.ratelimit import RateLimitMiddleware
 from expensicat.api.routes import Services, routes
 from expensicat.auth.oauth2 import AccessTokens, JwksCache
 from expensicat.auth.session import SessionTokens
@@ -32,15 +33,22 @@ from expensicat.customers.service import CustomerService
 from expensicat.db import open_store
 from expensicat.db.errors import DatabaseUnavailable
 from expensicat.logs import configure_logging
+from expensicat.ratelimit import build_limiter
 
 HOUSEKEEPING_INTERVAL_SECONDS = 3600
 logger = logging.getLogger("expensicat")
 
 
 def create_app(settings: Settings) -> Starlette:
+    limiter = build_limiter(settings)
+    # Outermost, so that even the 500 the request context middleware writes carries the budget.
+    middleware = [] if limiter is None else [Middleware(RateLimitMiddleware, limiter=limiter)]
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = await open_store(settings)
+        if limiter is not None:
+            await limiter.open()
         secret = settings.resolve_session_secret()
         app.state.services = Services(
             customers=CustomerService(store, CursorSigner(_derive_key(secret, "cursor"))),
@@ -54,10 +62,12 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             housekeeping.cancel()
             await store.close()
+            if limiter is not None:
+                await limiter.close()
 
     return Starlette(
         routes=[*routes, *docs_routes()],
-        middleware=[Middleware(RequestContextMiddleware)],
+        middleware=[*middleware, Middleware(RequestContextMiddleware)],
         exception_handlers={
             ApiError: handle_api_error,
             HTTPException: handle_http_exception,

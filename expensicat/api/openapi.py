@@ -24,6 +24,7 @@ _ERRORS = {
     "413": "PAYLOAD_TOO_LARGE: the body is over the size limit.",
     "415": "UNSUPPORTED_MEDIA_TYPE: the body is not application/json.",
     "422": "IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used with a different body.",
+    "429": "RATE_LIMITED: the organization's request budget is spent; retry after Retry-After.",
     "500": "INTERNAL_ERROR: an unexpected fault.",
     "503": "SERVICE_UNAVAILABLE: the database cannot be reached; retry after Retry-After.",
 }
@@ -36,7 +37,12 @@ def build_openapi() -> dict[str, Any]:
         "info": {
             "title": "Expensicat Customers API",
             "version": "1.0.0",
-            "description": "The people and companies an organization bills.",
+            "description": (
+                "The people and companies an organization bills. Each organization has a "
+                "request budget: every answer to an authenticated request carries "
+                "RateLimit-Limit (the burst), RateLimit-Remaining and RateLimit-Reset "
+                "(seconds until the budget is whole again); over budget is a 429."
+            ),
         },
         "servers": [{"url": "/"}],
         "security": _security(READ_SCOPE),
@@ -87,7 +93,7 @@ def _list_operation() -> dict[str, Any]:
         ],
         "responses": {
             "200": _json("A page of customers.", "CustomerList"),
-            **_errors("400", "401", "403", "500", "503"),
+            **_errors("400", "401", "403", "429", "500", "503"),
         },
     }
 
@@ -118,7 +124,7 @@ def _create_operation() -> dict[str, Any]:
                     "Idempotent-Replayed": _header("true when this is a replayed response."),
                 },
             },
-            **_errors("400", "401", "403", "409", "413", "415", "422", "500", "503"),
+            **_errors("400", "401", "403", "409", "413", "415", "422", "429", "500", "503"),
         },
     }
 
@@ -142,7 +148,7 @@ def _get_operation() -> dict[str, Any]:
                 "headers": {"ETag": _header("The customer's current entity tag.")},
             },
             "304": {"description": "Not modified since the ETag in If-None-Match."},
-            **_errors("401", "403", "404", "500", "503"),
+            **_errors("401", "403", "404", "429", "500", "503"),
         },
     }
 
@@ -167,7 +173,7 @@ def _update_operation() -> dict[str, Any]:
                 **_json("The updated customer.", "CustomerResponse"),
                 "headers": {"ETag": _header("The customer's new entity tag.")},
             },
-            **_errors("400", "401", "403", "404", "412", "413", "415", "500", "503"),
+            **_errors("400", "401", "403", "404", "412", "413", "415", "429", "500", "503"),
         },
     }
 
@@ -285,4 +291,7 @@ def _header(description: str) -> dict[str, Any]:
 
 
 def _errors(*statuses: str) -> dict[str, Any]:
-    return {status: _json(_ERRORS[status], "Error") for status in statuses}
+    errors = {status: _json(_ERRORS[status], "Error") for status in statuses}
+    if "429" in errors:
+        errors["429"]["headers"] = {"Retry-After": _header("Seconds to wait before retrying.")}
+    return errors

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from expensicat.api.errors import ApiError, service_unavailable
+from expensicat.api.ratelimit import spend_budget
 from expensicat.auth.oauth2 import KeysUnavailable
 from expensicat.auth.principal import InvalidToken, Principal
 from expensicat.auth.verifier import TokenVerifier
@@ -13,7 +14,7 @@ REALM = 'realm="expensicat"'
 
 
 async def authenticate(request: Request, verifier: TokenVerifier, scope: str) -> Principal:
-    """The caller behind the request's bearer token, allowed `scope`; 401 or 403 otherwise."""
+    """The caller behind the request's bearer token, allowed `scope`; 401, 403 or 429 otherwise."""
     header = request.headers.get("authorization")
     if header is None:
         raise _unauthorized("Authentication is required: send a Bearer token.", None)
@@ -27,6 +28,8 @@ async def authenticate(request: Request, verifier: TokenVerifier, scope: str) ->
         raise _unauthorized(str(error), "invalid_token") from None
     except KeysUnavailable:
         raise service_unavailable() from None
+    # Counted before the scope check: refused requests cost the service as much.
+    await spend_budget(request, principal.organization_id)
     if not principal.may(scope):
         raise ApiError(
             403,
