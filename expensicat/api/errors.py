@@ -9,6 +9,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match, Route
 
 from expensicat.api.responses import json_response
 from expensicat.customers.errors import (
@@ -102,7 +103,19 @@ async def handle_http_exception(request: Request, error: Exception) -> Response:
         404: "No such resource.",
         405: f"Method {request.method} is not allowed here.",
     }.get(status, HTTPStatus(status).phrase)
-    return error_response(ApiError(status, code, message, headers=error.headers))
+    headers = dict(error.headers or {})
+    if status == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return error_response(ApiError(status, code, message, headers=headers))
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method served at this path; the framework names only the first route's."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 DOMAIN_ERRORS = (
