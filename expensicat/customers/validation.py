@@ -69,6 +69,8 @@ def parse_list_query(params: Mapping[str, str]) -> ListQuery:
     q = params.get("q", "").strip()
     if len(q) > MAX_QUERY_LENGTH:
         errors.add("q", f"Must be at most {MAX_QUERY_LENGTH} characters.")
+    if "\x00" in q:
+        errors.add("q", "Must not contain NUL characters.")
     cursor = params.get("cursor") or None
     errors.raise_if_any()
     return ListQuery(limit=limit, cursor=cursor, q=q)
