@@ -147,6 +147,10 @@ def _normalize_website(value: str) -> str:
     host = parts.hostname or ""
     if parts.scheme.lower() not in {"http", "https"} or not _is_host(host) or port == 0:
         raise ValueError(message)
+    # user:password@ is never part of a website, and "mailto:x@y" or "acme.com@evil.example"
+    # would otherwise pass as https URLs of another host.
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(message)
     if len(url) > WRITABLE_FIELDS["website"]:
         raise ValueError(f"Must be at most {WRITABLE_FIELDS['website']} characters.")
     return url
