@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SECRET_FILE_NAME = "session-secret"
+MIN_SECRET_LENGTH = 32
 # Buckets count time in microseconds, so one token per microsecond is the finest rate.
 MAX_RATE_LIMIT_PER_SECOND = 1_000_000
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -85,8 +86,10 @@ class Settings:
     def check(self) -> None:
         if not (self.is_sqlite or self.database_url.startswith(("postgresql:", "postgres:"))):
             raise ConfigError("EXPENSICAT_DATABASE_URL must start with sqlite:/// or postgresql://")
-        if self.session_secret is not None and len(self.session_secret) < 32:
-            raise ConfigError("EXPENSICAT_SESSION_SECRET must be at least 32 characters long")
+        if self.session_secret is not None and len(self.session_secret) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"EXPENSICAT_SESSION_SECRET must be at least {MIN_SECRET_LENGTH} characters long"
+            )
         oauth2 = (self.oauth2_jwks_url, self.oauth2_issuer, self.oauth2_audience)
         if any(oauth2) and not all(oauth2):
             raise ConfigError(
@@ -115,7 +118,13 @@ class Settings:
         path = self.sqlite_path.parent / SECRET_FILE_NAME
         if not path.exists():
             _create_secret_file(path)
-        return path.read_text().strip()
+        secret = path.read_text().strip()
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"{path} holds fewer than {MIN_SECRET_LENGTH} characters; "
+                "delete it to have a new secret generated"
+            )
+        return secret
 
 
 def _create_secret_file(path: Path) -> None:
