@@ -1,0 +1,95 @@
+"""The OpenAPI document at /api/v1/openapi.json describes exactly what the server does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Api
+from tests.support.contract import CUSTOMER_FIELDS, CUSTOMERS, SERVER_FIELDS, customer_url
+
+ITEM = "/api/v1/customers/{id}"
+
+
+@pytest.fixture
+def document(api: Api) -> dict[str, Any]:
+    response = api.client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (path, method): operation
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters"
+    }
+
+
+class TestOpenApiDocument:
+    def test_documents_exactly_the_four_customer_operations(self, document: dict[str, Any]) -> None:
+        assert document["openapi"].startswith("3.1")
+        assert set(operations(document)) == {
+            (CUSTOMERS, "get"),
+            (CUSTOMERS, "post"),
+            (ITEM, "get"),
+            (ITEM, "patch"),
+        }
+
+    def test_customer_schema_has_exactly_the_contract_fields(
+        self, document: dict[str, Any]
+    ) -> None:
+        customer = document["components"]["schemas"]["Customer"]
+
+        assert tuple(customer["properties"]) == CUSTOMER_FIELDS
+        assert customer["required"] == list(CUSTOMER_FIELDS)
+        assert customer["additionalProperties"] is False
+
+    @pytest.mark.parametrize("schema", ["CustomerCreate", "CustomerUpdate"])
+    def test_request_bodies_accept_only_the_writable_fields(
+        self, document: dict[str, Any], schema: str
+    ) -> None:
+        body = document["components"]["schemas"][schema]
+
+        assert set(body["properties"]) == set(CUSTOMER_FIELDS) - set(SERVER_FIELDS)
+        assert body["additionalProperties"] is False
+        assert body["properties"]["notes"]["maxLength"] == 10_000
+        assert body["properties"]["name"]["maxLength"] == 255
+        assert body.get("required", []) == (["name"] if schema == "CustomerCreate" else [])
+
+    def test_list_parameters_state_the_enforced_limits(self, document: dict[str, Any]) -> None:
+        parameters = {
+            p["name"]: p["schema"] for p in operations(document)[(CUSTOMERS, "get")]["parameters"]
+        }
+
+        assert parameters["limit"] == {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 20,
+        }
+        assert parameters["q"]["maxLength"] == 200
+        assert parameters["cursor"]["type"] == "string"
+
+    def test_every_error_response_is_the_error_envelope(self, document: dict[str, Any]) -> None:
+        for (path, method), operation in operations(document).items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/Error"}, (path, method, status)
+
+    def test_documented_statuses_are_what_the_wire_answers(
+        self, api: Api, document: dict[str, Any]
+    ) -> None:
+        customer = api.create(name="Acme")
+        urls = {CUSTOMERS: CUSTOMERS, ITEM: customer_url(customer["id"])}
+
+        for (path, method), operation in operations(document).items():
+            body: dict[str, Any] = {"json": {"name": "Acme"}} if method in ("post", "patch") else {}
+            signed_in = api.request(method.upper(), urls[path], **body)
+            anonymous = api.client.request(method.upper(), urls[path], **body)
+            assert str(signed_in.status_code) in operation["responses"], (path, method)
+            assert str(anonymous.status_code) in operation["responses"], (path, method)
