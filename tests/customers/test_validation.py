@@ -1,0 +1,111 @@
+"""Validation helpers: untrusted input in, clean values or every broken rule out."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from expensicat.customers.errors import ValidationFailed
+from expensicat.customers.validation import parse_create, parse_list_query, parse_update
+
+FIELDS = [
+    "name", "email", "phone", "website", "contact_person", "address_line1", "address_line2",
+    "country", "city", "state", "postal_code", "tax_id", "notes", "country_code",
+]  # fmt: skip
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(), children, max_size=3)
+    ),
+    max_leaves=5,
+)
+
+
+def failures(parse: Any, value: Any) -> dict[str, list[str]]:
+    with pytest.raises(ValidationFailed) as raised:
+        parse(value)
+    return raised.value.details
+
+
+class TestParseListQuery:
+    def test_defaults(self) -> None:
+        query = parse_list_query({})
+
+        assert (query.limit, query.cursor, query.q) == (20, None, "")
+
+    @given(st.integers(-1000, 1000))
+    def test_limit_is_accepted_exactly_from_1_to_100(self, limit: int) -> None:
+        if 1 <= limit <= 100:
+            assert parse_list_query({"limit": str(limit)}).limit == limit
+        else:
+            assert set(failures(parse_list_query, {"limit": str(limit)})) == {"limit"}
+
+    @given(st.text().filter(lambda text: not (text.isascii() and text.isdigit())))
+    def test_limit_that_is_no_plain_number_is_refused(self, limit: str) -> None:
+        assert set(failures(parse_list_query, {"limit": limit})) == {"limit"}
+
+    def test_q_is_trimmed_and_limited_to_200_characters(self) -> None:
+        assert parse_list_query({"q": "  acme  "}).q == "acme"
+        assert parse_list_query({"q": " " + "x" * 200 + " "}).q == "x" * 200
+        assert set(failures(parse_list_query, {"q": "x" * 201})) == {"q"}
+
+    def test_empty_cursor_is_no_cursor(self) -> None:
+        assert parse_list_query({"cursor": ""}).cursor is None
+
+    def test_several_problems_are_reported_together(self) -> None:
+        assert set(failures(parse_list_query, {"limit": "0", "q": "x" * 201})) == {"limit", "q"}
+
+
+class TestParseCreate:
+    def test_returns_only_the_fields_sent_trimmed(self) -> None:
+        assert parse_create({"name": " Acme ", "city": " "}) == {"name": "Acme", "city": None}
+
+    @given(st.dictionaries(st.sampled_from([*FIELDS, "id", "extra"]), JSON_VALUES))
+    def test_any_json_body_is_parsed_or_refused_field_by_field(self, body: dict[str, Any]) -> None:
+        try:
+            values = parse_create(body)
+        except ValidationFailed as failure:
+            refused = failure.details
+        else:
+            refused = {}
+        if refused:
+            assert set(refused) <= set(body) | {"name"}
+            return
+        assert set(values) == set(body)
+        assert isinstance(values["name"], str)
+        assert values["name"] == values["name"].strip() != ""
+
+    @given(st.text(max_size=300))
+    def test_accepted_website_is_always_an_http_url_with_a_host(self, website: str) -> None:
+        try:
+            stored = parse_create({"name": "Acme", "website": website})["website"]
+        except ValidationFailed:
+            return
+        if stored is not None:
+            parts = urlsplit(stored)
+            assert parts.scheme in {"http", "https"}
+            assert parts.hostname
+            assert len(stored) <= 255
+
+    @pytest.mark.parametrize(
+        "website",
+        ["mailto:billing@acme.com", "https://user:secret@acme.com", "acme.com@evil.example"],
+    )
+    def test_website_with_credentials_or_another_scheme_is_refused(self, website: str) -> None:
+        assert set(failures(parse_create, {"name": "Acme", "website": website})) == {"website"}
+
+
+class TestParseUpdate:
+    def test_empty_body_changes_nothing(self) -> None:
+        assert parse_update({}) == {}
+
+    def test_null_clears_every_field_but_the_name(self) -> None:
+        cleared = {field: None for field in FIELDS if field != "name"}
+
+        assert parse_update(cleared) == cleared
+        assert set(failures(parse_update, {"name": None})) == {"name"}
