@@ -1,0 +1,151 @@
+"""The `expensicat` command: mint session tokens, migrate a database, serve the API."""
+
+from __future__ import annotations
+
+import stat
+import uuid
+from pathlib import Path
+
+import httpx2
+import jwt
+import pytest
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+from expensicat.cli import main
+from expensicat.config import Settings
+from expensicat.db.migrate import MIGRATIONS, sqlalchemy_url, upgrade
+from tests.support.apps import serving
+from tests.support.cli import environment, overrides, run, served
+from tests.support.contract import CUSTOMERS, assert_customer, customer_url
+from tests.support.tokens import TEST_SECRET, bearer
+
+
+def token_create(*args: str, **settings: str) -> str:
+    """`expensicat token create ...` in-process, with only `settings` configured."""
+    result = CliRunner().invoke(main, ["token", "create", *args], env=overrides(**settings))
+    assert result.exit_code == 0, result.output
+    return result.output.strip()
+
+
+def unverified_claims(token: str) -> dict[str, object]:
+    claims: dict[str, object] = jwt.decode(token, options={"verify_signature": False})
+    return claims
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """EXPENSICAT_* settings naming an empty database: a new SQLite file or PostgreSQL database."""
+    if request.param == "sqlite":
+        return {"data_dir": str(tmp_path / "data")}
+    server = request.getfixturevalue("postgres_server")
+    name = f"cli_{uuid.uuid4().hex[:12]}"
+    server.create_database(name)
+    return {"database_url": server.url(name), "session_secret": TEST_SECRET}
+
+
+class TestTokenCreate:
+    def test_prints_a_session_token_the_server_accepts(
+        self, client: TestClient, backend_settings: Settings, org: str
+    ) -> None:
+        token = token_create(
+            "--org", org, "--user", "user-7", session_secret=TEST_SECRET,
+            database_url=backend_settings.database_url,
+        )  # fmt: skip
+
+        response = client.post(CUSTOMERS, json={"name": "Acme"}, headers=bearer(token))
+
+        assert response.status_code == 201
+        assert response.json()["data"]["organization_id"] == org
+
+    def test_claims_name_the_organization_user_and_lifetime(self) -> None:
+        token = token_create(
+            "--org", "org-1", "--user", "user-7", "--ttl", "120", session_secret=TEST_SECRET
+        )
+
+        claims = unverified_claims(token)
+        assert (claims["org_id"], claims["sub"]) == ("org-1", "user-7")
+        assert claims["exp"] == claims["iat"] + 120  # type: ignore[operator]
+
+    def test_carries_the_configured_issuer_and_audience(self) -> None:
+        token = token_create(
+            "--org", "org-1", "--user", "u", session_secret=TEST_SECRET,
+            session_issuer="https://issuer.test", session_audience="customers",
+        )  # fmt: skip
+
+        claims = unverified_claims(token)
+        assert (claims["iss"], claims["aud"]) == ("https://issuer.test", "customers")
+
+    def test_generated_secret_is_the_one_the_server_uses(self, tmp_path: Path) -> None:
+        token = token_create("--org", "org-1", "--user", "u", data_dir=str(tmp_path))
+        settings = Settings.from_env({"EXPENSICAT_DATA_DIR": str(tmp_path)})
+        upgrade(settings)
+
+        with serving(settings) as client:
+            response = client.get(CUSTOMERS, headers=bearer(token))
+
+        assert response.status_code == 200
+
+    @pytest.mark.parametrize(
+        "args", [["--user", "u"], ["--org", "o"], ["--org", "o", "--user", "u", "--ttl", "0"]]
+    )
+    def test_missing_or_bad_options_are_refused(self, args: list[str]) -> None:
+        result = CliRunner().invoke(main, ["token", "create", *args])
+
+        assert result.exit_code == 2
+        assert "Usage:" in result.output
+
+
+class TestDbUpgrade:
+    def test_creates_the_schema_in_a_fresh_database(
+        self, fresh_database: dict[str, str], tmp_path: Path
+    ) -> None:
+        env = environment(**fresh_database)
+
+        first = run("db", "upgrade", env=env, cwd=tmp_path)
+        again = run("db", "upgrade", env=env, cwd=tmp_path)
+
+        assert first.returncode == 0, first.stderr
+        assert "up to date" in first.stdout
+        assert again.returncode == 0, again.stderr
+        engine = sa.create_engine(sqlalchemy_url(Settings.from_env(env).database_url))
+        with engine.connect() as connection:
+            tables = set(sa.inspect(connection).get_table_names())
+            versions = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+            assert [row[0] for row in versions] == [ScriptDirectory(MIGRATIONS).get_current_head()]
+        engine.dispose()
+        assert {"customers", "alembic_version"} <= tables
+
+
+@pytest.mark.slow
+class TestServe:
+    def test_serves_the_api_until_sigterm(
+        self, fresh_database: dict[str, str], tmp_path: Path
+    ) -> None:
+        env = environment(**fresh_database)
+
+        with served(env, tmp_path) as server:
+            minted = run(
+                "token", "create", "--org", "org-cli", "--user", "u", env=env, cwd=tmp_path
+            )
+            assert minted.returncode == 0, minted.stderr
+            with httpx2.Client(
+                base_url=server.base_url, headers=bearer(minted.stdout.strip())
+            ) as http:
+                created = http.post(CUSTOMERS, json={"name": "Acme"})
+                fetched = http.get(customer_url(created.json()["data"]["id"]))
+            assert created.status_code == 201
+            assert fetched.json() == created.json()
+            assert_customer(fetched.json()["data"])
+            server.stop()
+
+    def test_with_no_configuration_keeps_its_data_and_secret_in_data(self, tmp_path: Path) -> None:
+        with served(environment(), tmp_path) as server:
+            assert httpx2.get(f"{server.base_url}/readyz").json() == {"status": "ready"}
+            server.stop()
+
+        assert (tmp_path / "data" / "expensicat.db").is_file()
+        secret = tmp_path / "data" / "session-secret"
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600
