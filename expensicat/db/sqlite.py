@@ -131,12 +131,15 @@ class SqliteStore:
         return await loop.run_in_executor(self._executor, self._work, work, time.monotonic())
 
     def _work(self, work: Callable[[sqlite3.Connection], T], queued_at: float) -> T:
-        # Behind a long lock every thread is busy waiting; a request queued past the timeout
-        # is answered at once instead of waiting its turn to wait again.
-        if time.monotonic() - queued_at > self._timeout:
+        # Behind a long lock every thread is busy waiting, and requests queue for a thread:
+        # the queue and the lock share one timeout, so none waits longer than that in all.
+        left = self._timeout - (time.monotonic() - queued_at)
+        if left <= 0:
             raise unavailable(TimeoutError("no database thread was free in time"))
         try:
-            return work(self._connection())
+            connection = self._connection()
+            self._limit_busy_wait(connection, left)
+            return work(connection)
         except sqlite3.Error as error:
             if not (isinstance(error, sqlite3.OperationalError) or _broken_file(error)):
                 raise
@@ -149,11 +152,19 @@ class SqliteStore:
         if connection is None:
             connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             self._local.connection = connection
+            self._local.busy_tenths = None
             with self._lock:
                 self._connections.add(connection)
-            connection.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
             connection.execute("PRAGMA synchronous = FULL")
         return connection
+
+    def _limit_busy_wait(self, connection: sqlite3.Connection, left: float) -> None:
+        """Wait for another writer's lock only as long as the timeout has left, counted in
+        tenths of it so that few distinct statements ever reach the statement cache."""
+        tenths = round(10 * left / self._timeout)
+        if tenths != self._local.busy_tenths:
+            connection.execute(f"PRAGMA busy_timeout = {int(self._timeout * 100 * tenths)}")
+            self._local.busy_tenths = tenths
 
     def _forget_connection(self) -> None:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
