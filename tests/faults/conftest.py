@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx2
+import psycopg
 import pytest
 from starlette.testclient import TestClient
 
@@ -113,6 +115,38 @@ def background() -> Iterator[Callable[[Callable[[], T]], Future[T]]]:
     """Run calls on other threads, for requests that must be in flight together."""
     with ThreadPoolExecutor(16) as pool:
         yield pool.submit
+
+
+def waiting_statements(database_url: str) -> int:
+    """How many of the service's statements are waiting for a lock on the server."""
+    with psycopg.connect(database_url, autocommit=True) as db:
+        row = db.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE application_name = 'expensicat' AND wait_event_type = 'Lock'"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@contextmanager
+def row_locked(database_url: str, customer_id: str) -> Iterator[psycopg.Connection[Any]]:
+    """Another client holds the customer's row, as a long transaction elsewhere would."""
+    with psycopg.connect(database_url) as other:
+        other.execute("SELECT 1 FROM customers WHERE id = %s FOR UPDATE", (customer_id,))
+        yield other
+        other.rollback()
+
+
+@contextmanager
+def sqlite_write_locked(path: Path) -> Iterator[None]:
+    """Another process holds SQLite's write lock, as a long write or a backup would."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
 
 
 def timed(call: Callable[[], T]) -> tuple[T, float]:

@@ -3,15 +3,12 @@ server and answered 503 in time, and leaves the data as it was."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from expensicat.db.migrate import upgrade
@@ -21,39 +18,15 @@ from tests.faults.conftest import (
     TIMEOUT_SECONDS,
     ServeApp,
     assert_unavailable,
+    row_locked,
+    sqlite_write_locked,
     timed,
+    waiting_statements,
 )
 
 pytestmark = pytest.mark.slow
 
 Background = Callable[[Callable[[], Any]], Future[Any]]
-
-# Statements the app has left waiting for a lock on the server.
-WAITING = (
-    "SELECT count(*) FROM pg_stat_activity "
-    "WHERE application_name = 'expensicat' AND wait_event_type = 'Lock'"
-)
-
-
-@contextmanager
-def row_locked(database_url: str, customer_id: str) -> Iterator[psycopg.Connection[Any]]:
-    """Another client holds the customer's row, as a long transaction elsewhere would."""
-    with psycopg.connect(database_url) as other:
-        other.execute("SELECT 1 FROM customers WHERE id = %s FOR UPDATE", (customer_id,))
-        yield other
-        other.rollback()
-
-
-@contextmanager
-def sqlite_write_locked(path: Path) -> Iterator[None]:
-    """Another process holds SQLite's write lock, as a long write or a backup would."""
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
 
 
 @pytest.fixture
@@ -70,7 +43,7 @@ class TestPostgresStatementTimeout:
         with serve_app(shared_database) as api:
             customer = api.create(name="Locked Ltd", notes="before")
             url = f"/api/v1/customers/{customer['id']}"
-            with row_locked(shared_database, customer["id"]) as other:
+            with row_locked(shared_database, customer["id"]):
                 patch = partial(api.patch, url, json={"notes": "after"})
                 # Bounded here too: without a timeout the update would wait for the lock.
                 response, seconds = background(partial(timed, patch)).result(
@@ -80,7 +53,7 @@ class TestPostgresStatementTimeout:
                 assert TIMEOUT_SECONDS * 0.9 <= seconds < ANSWER_BOUND_SECONDS
                 # Cancelled on the server, not only abandoned by the client: nothing is left
                 # waiting to apply the change once the lock goes.
-                assert other.execute(WAITING).fetchone() == (0,)
+                assert waiting_statements(shared_database) == 0
             assert api.get(url).json()["data"] == customer
             after = api.patch(url, json={"notes": "after"})
             assert after.status_code == 200
