@@ -34,7 +34,7 @@ TIMEOUT_SECONDS = 1.0
 def answer_bound(timeout: float = TIMEOUT_SECONDS) -> float:
     """How long a request may take when the database does not answer: the timeout, the
     grace for a cancelled statement to be acknowledged, and what a loaded machine adds."""
-    return timeout + RELEASE_GRACE_SECONDS + 0.5
+    return timeout + RELEASE_GRACE_SECONDS + 0.75
 
 
 ANSWER_BOUND_SECONDS = answer_bound()
