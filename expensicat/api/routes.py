@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -21,6 +22,9 @@ from expensicat.db.errors import DatabaseUnavailable
 
 API_PREFIX = "/api/v1"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+# A readiness probe must answer before the orchestrator gives up on it, even when the
+# database is silent rather than refusing.
+READINESS_TIMEOUT_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +95,11 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """The database answers; 503 otherwise."""
+    """The database answers within a second; 503 otherwise."""
     try:
-        await services(request).store.ping()
-    except DatabaseUnavailable:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+            await services(request).store.ping()
+    except (DatabaseUnavailable, TimeoutError):
         raise service_unavailable() from None
     return json_response({"status": "ready"})
 

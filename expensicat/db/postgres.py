@@ -6,6 +6,7 @@ timestamps formatted by the server, no ORM objects.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,7 +17,7 @@ from expensicat.config import Settings
 from expensicat.customers.cursor import Position
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer
 from expensicat.customers.store import KeyClaim, KeyHold, StoredCustomer
-from expensicat.db.errors import DatabaseUnavailable
+from expensicat.db.errors import unavailable
 
 _RFC3339 = """'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"""
 _EXPRESSIONS = {
@@ -62,23 +63,38 @@ FIND_KEY = (
 
 FETCH = f"SELECT {COLUMNS}, version FROM customers WHERE organization_id = $1 AND id = $2::uuid"
 
-# Errors that mean the server is gone or refusing us, as opposed to a bad statement.
+# Errors that mean the server is gone, refusing us or too slow, as opposed to a bad statement:
+# refused or reset connections and unresolvable hosts (OSError), timeouts, class 08
+# (connection lost), class 57 (cancelled, shutting down, starting up, crashed), class 53 (too
+# many connections, disk full), a standby that refuses writes, a connection closed under us,
+# and the client's own protocol state broken by a server that went away mid-conversation.
 _UNAVAILABLE = (
     OSError,
     TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InsufficientResourcesError,
+    asyncpg.ReadOnlySQLTransactionError,
     asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.QueryCanceledError,
-    asyncpg.AdminShutdownError,
+    asyncpg.InternalClientError,
 )
+
+# How long giving a connection back may wait for the server to confirm a cancelled statement.
+# A live server answers in milliseconds; a silent one costs this much, then the connection is
+# dropped and the pool opens a new one when the server is back.
+RELEASE_GRACE_SECONDS = 0.5
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True for a database that cannot serve us now; false for a bug (bad SQL, bad argument)."""
+    # Invalid query arguments are InterfaceErrors too, and ValueErrors: those are bugs.
+    return isinstance(error, _UNAVAILABLE) and not isinstance(error, ValueError)
 
 
 class PostgresStore:
-    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, timeout: float) -> None:
         self._pool = pool
-        self._acquire_timeout = acquire_timeout
+        self._timeout = timeout
 
     @classmethod
     async def connect(cls, settings: Settings) -> PostgresStore:
@@ -97,9 +113,11 @@ class PostgresStore:
         )
         try:
             await pool
-        except _UNAVAILABLE as error:
-            raise DatabaseUnavailable(str(error)) from error
-        return cls(pool, acquire_timeout=timeout)
+        except Exception as error:
+            if is_unavailable(error):
+                raise unavailable(error) from error
+            raise
+        return cls(pool, timeout)
 
     async def insert(
         self, customer: Customer, name_search: str, hold: KeyHold | None = None
@@ -204,15 +222,43 @@ class PostgresStore:
             await connection.fetchval("SELECT 1")
 
     async def close(self) -> None:
-        await self._pool.close()
+        """Close every connection once it is given back; drop them if that takes too long."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._pool.close()
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            self._pool.terminate()
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection, acquired and used within the statement timeout as a whole.
+
+        Waiting for a free connection, connecting and the statement share one deadline, so a
+        full pool or a silent server answers as unavailable in time, never hangs.
+        """
+        connection = None
         try:
-            async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
+            async with asyncio.timeout(self._timeout):
+                connection = await self._pool.acquire()
                 yield connection
-        except _UNAVAILABLE as error:
-            raise DatabaseUnavailable(type(error).__name__) from error
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            raise unavailable(error) from error
+        finally:
+            if connection is not None:
+                await self._release(connection)
+
+    async def _release(self, connection: asyncpg.Connection) -> None:
+        """Give the connection back. One that fails to reset is dropped by the pool, and
+        that does not undo a statement that has already completed."""
+        try:
+            await self._pool.release(connection, timeout=RELEASE_GRACE_SECONDS)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
 
 
 def _stored(row: asyncpg.Record) -> StoredCustomer:

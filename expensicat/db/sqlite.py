@@ -2,7 +2,7 @@
 
 sqlite3 calls block, so they run on a small thread pool, each thread with its own
 connection. WAL mode (set by the migrations) lets every worker process read while one
-writes; a busy writer is waited for up to `BUSY_TIMEOUT_MS`.
+writes; a busy writer is waited for up to the statement timeout.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -20,9 +21,8 @@ from typing import Any, TypeVar
 from expensicat.customers.cursor import Position
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer
 from expensicat.customers.store import KeyClaim, KeyHold, StoredCustomer
-from expensicat.db.errors import DatabaseUnavailable
+from expensicat.db.errors import unavailable
 
-BUSY_TIMEOUT_MS = 5000
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 # Trigrams need three characters; shorter terms are matched by scanning the page order.
 _MIN_INDEXED_SEARCH = 3
@@ -49,15 +49,20 @@ CLAIM_KEY = (
     "VALUES (?, ?, ?, NULL, ?, ?)"
 )
 
+# Errors of the file rather than of the statement: damaged, or not a database at all.
+# Locked past the busy timeout, unreadable, read-only or full are OperationalErrors.
+_BROKEN_FILE = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+
 T = TypeVar("T")
 
 
 class SqliteStore:
-    def __init__(self, path: Path, threads: int = 4) -> None:
+    def __init__(self, path: Path, timeout: float = 5.0, threads: int = 4) -> None:
         self._path = path
+        self._timeout = timeout
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sqlite")
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: set[sqlite3.Connection] = set()
         self._lock = threading.Lock()
 
     async def insert(
@@ -186,25 +191,57 @@ class SqliteStore:
             self._connections.clear()
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        def in_thread() -> T:
-            return work(self._connection())
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._work, work, time.monotonic())
 
+    def _work(self, work: Callable[[sqlite3.Connection], T], queued_at: float) -> T:
+        # Behind a long lock every thread is busy waiting, and requests queue for a thread:
+        # the queue and the lock share one timeout, so none waits longer than that in all.
+        left = self._timeout - (time.monotonic() - queued_at)
+        if left <= 0:
+            raise unavailable(TimeoutError("no database thread was free in time"))
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, in_thread)
-        except sqlite3.OperationalError as error:
-            # Locked past the busy timeout, unreadable file, full disk: retryable, not a bug.
-            raise DatabaseUnavailable(str(error)) from error
+            connection = self._connection()
+            self._limit_busy_wait(connection, left)
+            return work(connection)
+        except sqlite3.Error as error:
+            if not (isinstance(error, sqlite3.OperationalError) or _broken_file(error)):
+                raise
+            # Open the file afresh next time: it may be restored or remounted meanwhile.
+            self._forget_connection()
+            raise unavailable(error) from error
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            connection.execute("PRAGMA synchronous = FULL")
             self._local.connection = connection
+            self._local.busy_tenths = None
             with self._lock:
-                self._connections.append(connection)
+                self._connections.add(connection)
+            connection.execute("PRAGMA synchronous = FULL")
         return connection
+
+    def _limit_busy_wait(self, connection: sqlite3.Connection, left: float) -> None:
+        """Wait for another writer's lock only as long as the timeout has left, counted in
+        tenths of it so that few distinct statements ever reach the statement cache."""
+        tenths = round(10 * left / self._timeout)
+        if tenths != self._local.busy_tenths:
+            connection.execute(f"PRAGMA busy_timeout = {int(self._timeout * 100 * tenths)}")
+            self._local.busy_tenths = tenths
+
+    def _forget_connection(self) -> None:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            return
+        self._local.connection = None
+        with self._lock:
+            self._connections.discard(connection)
+        connection.close()
+
+
+def _broken_file(error: sqlite3.Error) -> bool:
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF in _BROKEN_FILE
 
 
 @contextmanager
