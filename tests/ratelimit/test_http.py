@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable
@@ -12,6 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from expensicat.api.app import create_app
+from expensicat.db.migrate import upgrade
 from tests.conftest import Api
 from tests.ratelimit.conftest import BURST, limited_settings
 
@@ -128,9 +130,15 @@ class TestBudgetHeaders:
 
     def test_even_an_internal_error_carries_them(self, tmp_path: Path, org: str) -> None:
         settings = limited_settings(tmp_path)
-        settings.sqlite_path.write_bytes(b"not a database" * 100)
+        upgrade(settings)
+        with sqlite3.connect(settings.sqlite_path) as db:
+            # A fault no code path expects: the database refuses every insert.
+            db.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON customers "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
         with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-            response = Api(client, org).get(CUSTOMERS)
+            response = Api(client, org).post(CUSTOMERS, json={"name": "Acme"})
         assert response.status_code == 500
         assert response.json()["error"]["code"] == "INTERNAL_ERROR"
         assert budget(response) == ("5", "4", "1")
