@@ -1,0 +1,35 @@
+-- Shared by every scenario: the bearer token, thread numbering, and the result line.
+-- On its own it sends the same request, to the URL given to wrk, again and again.
+
+local token = os.getenv("BENCH_TOKEN")
+if token ~= nil and token ~= "" then
+  wrk.headers["Authorization"] = "Bearer " .. token
+end
+
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("thread_number", #threads)
+end
+
+-- Each thread draws different random numbers.
+function seed_random()
+  math.randomseed(os.time() * 1000 + thread_number)
+end
+
+-- One machine-readable line; latencies in microseconds.
+function done(summary, latency, requests)
+  local errors = summary.errors
+  local walks = 0
+  for _, thread in ipairs(threads) do
+    walks = walks + (thread:get("walks") or 0)
+  end
+  io.write(string.format(
+    "BENCH_RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d max_us=%d "
+      .. "connect=%d read=%d write=%d status=%d timeout=%d walks=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.max, errors.connect, errors.read, errors.write, errors.status, errors.timeout,
+    walks
+  ))
+end

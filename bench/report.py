@@ -1,0 +1,99 @@
+"""The results: one table of every scenario, then the ratios and the memory of each worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bench.wrk import Measurement
+
+RSS_LIMIT_MB = 150
+DEPTH_LIMIT = 1.2
+SCALE_LIMIT = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a scenario should reach on PostgreSQL with the default data set."""
+
+    min_rate: float | None = None
+    max_p99_ms: float | None = None
+
+    def met(self, measured: Measurement) -> bool:
+        return (self.min_rate is None or measured.rate >= self.min_rate) and (
+            self.max_p99_ms is None or measured.p99_ms <= self.max_p99_ms
+        )
+
+    def __str__(self) -> str:
+        parts = []
+        if self.min_rate is not None:
+            parts.append(f">={self.min_rate:,.0f}/s")
+        if self.max_p99_ms is not None:
+            parts.append(f"p99<={self.max_p99_ms:g}ms")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    label: str
+    measured: Measurement
+    floor: Measurement
+    target: Target | None = None
+
+
+@dataclass(slots=True)
+class BackendReport:
+    backend: str
+    customers: int
+    seeding_seconds: float
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(row.measured.errors for row in self.rows)
+
+
+HEADER = (
+    "backend", "scenario", "req/s", "x floor", "p50 ms", "x floor", "p99 ms", "x floor",
+    "errors", "target", "met",
+)  # fmt: skip
+
+
+def table(reports: list[BackendReport]) -> str:
+    lines = [HEADER] + [_cells(report.backend, row) for report in reports for row in report.rows]
+    widths = [max(len(line[n]) for line in lines) for n in range(len(HEADER))]
+    text = [
+        "  ".join(
+            cell.ljust(width) if n < 2 else cell.rjust(width)
+            for n, (cell, width) in enumerate(zip(line, widths, strict=True))
+        )
+        for line in lines
+    ]
+    text.insert(1, "-" * len(text[0]))
+    return "\n".join(text)
+
+
+def _cells(backend: str, row: Row) -> tuple[str, ...]:
+    measured, floor = row.measured, row.floor
+    met = "" if row.target is None else ("yes" if row.target.met(measured) else "no")
+    return (
+        backend,
+        row.label,
+        f"{measured.rate:,.0f}",
+        _ratio(measured.rate, floor.rate),
+        f"{measured.p50_ms:.2f}",
+        _ratio(measured.p50_ms, floor.p50_ms),
+        f"{measured.p99_ms:.2f}",
+        _ratio(measured.p99_ms, floor.p99_ms),
+        f"{measured.errors:,}",
+        "" if row.target is None else str(row.target),
+        met,
+    )
+
+
+def _ratio(value: float, floor: float) -> str:
+    return f"{value / floor:.2f}x" if floor else "-"
+
+
+def verdict(value: float, limit: float) -> str:
+    return "met" if value <= limit else "NOT met"
