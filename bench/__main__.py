@@ -1,7 +1,8 @@
 """`python -m bench`: load the service on PostgreSQL and SQLite, print one table.
 
-Exits 0 when every scenario ran without an error, 1 when some request failed, and 2
-when the benchmark itself could not run (a server did not start, a check failed).
+Exits 0 when every scenario ran without an error, 1 when some request failed (a non-2xx
+answer or a socket error) or a scenario had no request answered in time, and 2 when the
+benchmark itself could not run (a server did not start, a check failed).
 """
 
 from __future__ import annotations
@@ -72,9 +73,9 @@ def main(argv: list[str]) -> int:
         )
         for note in report.notes:
             print(f"[{report.backend}] {note}")
-    failed = [report.backend for report in reports if report.errors]
+    failed = [f"{report.backend}: {label}" for report in reports for label in report.failed]
     if failed:
-        print(f"\nrequests failed on: {', '.join(failed)}", file=sys.stderr)
+        print(f"\nrequests failed in: {'; '.join(failed)}", file=sys.stderr)
         return 1
     return 0
 

@@ -8,6 +8,7 @@ a server that stalls is charged for every request that piled up behind the stall
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from collections.abc import Callable
@@ -15,9 +16,8 @@ from dataclasses import dataclass
 
 import uvloop
 
-from bench.wrk import Measurement
+from bench.wrk import REQUEST_TIMEOUT_SECONDS, Measurement
 
-REQUEST_TIMEOUT_SECONDS = 5
 Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 CONTENT_LENGTH = re.compile(rb"\r\ncontent-length: *(\d+)", re.IGNORECASE)
 
@@ -39,18 +39,20 @@ async def _run(port: int, paths: Callable[[], str], token: str | None, pace: Pac
         idle.put_nowait(await asyncio.open_connection("127.0.0.1", port))
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
     latencies: list[float] = []
-    errors = 0
+    errors = timeouts = 0
 
     async def one(due: float, path: str) -> None:
-        """Send when due; a request not answered within the timeout of that is an error."""
-        nonlocal errors
+        """Send when due; give up on an answer the timeout after that."""
+        nonlocal errors, timeouts
         connection = None
         try:
             async with asyncio.timeout(due + REQUEST_TIMEOUT_SECONDS - time.perf_counter()):
                 connection = await idle.get()
                 status = await _exchange(connection, _request(path, auth))
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
-            errors += 1
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as error:
+            timeouts += isinstance(error, TimeoutError)
+            errors += not isinstance(error, TimeoutError)
+            latencies.append(math.inf)
             connection = await _replace(connection, port)
         else:
             latencies.append(time.perf_counter() - due)
@@ -70,7 +72,8 @@ async def _run(port: int, paths: Callable[[], str], token: str | None, pace: Pac
     await asyncio.gather(*pending)
     while not idle.empty():
         idle.get_nowait()[1].close()
-    return _measurement(latencies, errors, total, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    return _measurement(latencies, total, seconds, errors=errors, timeouts=timeouts)
 
 
 def _request(path: str, auth: str) -> bytes:
@@ -98,8 +101,10 @@ async def _replace(connection: Connection | None, port: int) -> Connection | Non
         return None
 
 
-def _measurement(latencies: list[float], errors: int, requests: int, seconds: float) -> Measurement:
-    ordered = sorted(latencies) or [0.0]
+def _measurement(
+    latencies: list[float], requests: int, seconds: float, errors: int, timeouts: int
+) -> Measurement:
+    ordered = sorted(latencies) or [math.inf]
 
     def percentile(share: float) -> float:
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
@@ -110,4 +115,5 @@ def _measurement(latencies: list[float], errors: int, requests: int, seconds: fl
         p50_ms=percentile(0.50),
         p99_ms=percentile(0.99),
         errors=errors,
+        timeouts=timeouts,
     )

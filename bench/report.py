@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
-from bench.wrk import Measurement
+from bench.wrk import REQUEST_TIMEOUT_SECONDS, Measurement
 
 RSS_LIMIT_MB = 150
 DEPTH_LIMIT = 1.2
@@ -19,8 +20,11 @@ class Target:
     max_p99_ms: float | None = None
 
     def met(self, measured: Measurement) -> bool:
-        return (self.min_rate is None or measured.rate >= self.min_rate) and (
-            self.max_p99_ms is None or measured.p99_ms <= self.max_p99_ms
+        return (
+            not measured.failed
+            and measured.timeouts == 0
+            and (self.min_rate is None or measured.rate >= self.min_rate)
+            and (self.max_p99_ms is None or measured.p99_ms <= self.max_p99_ms)
         )
 
     def __str__(self) -> str:
@@ -49,13 +53,13 @@ class BackendReport:
     notes: list[str] = field(default_factory=list)
 
     @property
-    def errors(self) -> int:
-        return sum(row.measured.errors for row in self.rows)
+    def failed(self) -> list[str]:
+        return [row.label for row in self.rows if row.measured.failed]
 
 
 HEADER = (
     "backend", "scenario", "req/s", "x floor", "p50 ms", "x floor", "p99 ms", "x floor",
-    "errors", "target", "met",
+    "errors", "timeouts", "target", "met",
 )  # fmt: skip
 
 
@@ -81,18 +85,23 @@ def _cells(backend: str, row: Row) -> tuple[str, ...]:
         row.label,
         f"{measured.rate:,.0f}",
         _ratio(measured.rate, floor.rate),
-        f"{measured.p50_ms:.2f}",
+        milliseconds(measured.p50_ms),
         _ratio(measured.p50_ms, floor.p50_ms),
-        f"{measured.p99_ms:.2f}",
+        milliseconds(measured.p99_ms),
         _ratio(measured.p99_ms, floor.p99_ms),
         f"{measured.errors:,}",
+        f"{measured.timeouts:,}",
         "" if row.target is None else str(row.target),
         met,
     )
 
 
+def milliseconds(value: float) -> str:
+    return f"{value:.2f}" if math.isfinite(value) else f">{REQUEST_TIMEOUT_SECONDS * 1000}"
+
+
 def _ratio(value: float, floor: float) -> str:
-    return f"{value / floor:.2f}x" if floor else "-"
+    return f"{value / floor:.2f}x" if floor and math.isfinite(value / floor) else "-"
 
 
 def verdict(value: float, limit: float) -> str:

@@ -16,7 +16,16 @@ from bench.databases import BenchError, Database, PostgresDatabase, SqliteDataba
 from bench.dataset import BIG_ORG, HUGE_ORG, SEARCH_TERM, CustomerFactory, Generated, Layout
 from bench.fixtures import API, Fixtures, check, prepare, session_token
 from bench.floor import PATH as FLOOR_PATH
-from bench.report import DEPTH_LIMIT, RSS_LIMIT_MB, SCALE_LIMIT, BackendReport, Row, Target, verdict
+from bench.report import (
+    DEPTH_LIMIT,
+    RSS_LIMIT_MB,
+    SCALE_LIMIT,
+    BackendReport,
+    Row,
+    Target,
+    milliseconds,
+    verdict,
+)
 from bench.servers import Server
 
 
@@ -187,7 +196,7 @@ class Run:
         cost = first.rate / deep.rate if deep.rate else float("inf")
         report.notes.append(
             f"depth: a page after {self.options.depth:,} customers costs {cost:.2f}x the first "
-            f"page (p50 {deep.p50_ms:.2f} vs {first.p50_ms:.2f} ms; "
+            f"page (p50 {milliseconds(deep.p50_ms)} vs {milliseconds(first.p50_ms)} ms; "
             f"limit {DEPTH_LIMIT}x: {verdict(cost, DEPTH_LIMIT)})"
         )
 
@@ -236,7 +245,8 @@ class Run:
         cost = small.rate / large.rate if large.rate else float("inf")
         report.notes.append(
             f"scale: q={SEARCH_TERM} in an org of {size:,} costs {cost:.2f}x what it costs in "
-            f"one of {self.options.big_org:,} (p50 {large.p50_ms:.2f} vs {small.p50_ms:.2f} ms; "
+            f"one of {self.options.big_org:,} "
+            f"(p50 {milliseconds(large.p50_ms)} vs {milliseconds(small.p50_ms)} ms; "
             f"limit {SCALE_LIMIT}x: {verdict(cost, SCALE_LIMIT)})"
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -14,7 +15,7 @@ from bench.databases import BenchError
 SCRIPTS = Path(__file__).parent
 RESULT = re.compile(r"^BENCH_RESULT (.*)$", re.MULTILINE)
 # A request slower than this counts as an error (a timeout) rather than a latency.
-REQUEST_TIMEOUT = "5s"
+REQUEST_TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,16 +30,26 @@ class Load:
 
 @dataclass(frozen=True, slots=True)
 class Measurement:
+    """Errors are non-2xx answers and socket errors; timeouts are requests not answered
+    within the timeout. Latencies count those as infinitely slow: p99 is inf when more
+    than one request in a hundred timed out."""
+
     requests: int
     seconds: float
     p50_ms: float
     p99_ms: float
     errors: int
+    timeouts: int
     walks: int = 0
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def failed(self) -> bool:
+        """Some request failed, or none was answered in time."""
+        return self.errors > 0 or self.requests <= self.timeouts
 
 
 def run(script: str, url: str, load: Load, env: dict[str, str]) -> Measurement:
@@ -53,7 +64,8 @@ def run(script: str, url: str, load: Load, env: dict[str, str]) -> Measurement:
 def _wrk(script: str, url: str, seconds: int, load: Load, env: dict[str, str]) -> Measurement:
     argv = [
         "wrk", f"--threads={load.threads}", f"--connections={load.connections}",
-        f"--duration={seconds}s", f"--timeout={REQUEST_TIMEOUT}", f"--script={script}", url,
+        f"--duration={seconds}s", f"--timeout={REQUEST_TIMEOUT_SECONDS}s",
+        f"--script={script}", url,
     ]  # fmt: skip
     # The scripts load base.lua by a relative path.
     result = subprocess.run(
@@ -70,14 +82,20 @@ def _wrk(script: str, url: str, seconds: int, load: Load, env: dict[str, str]) -
     return _parse(found.group(1))
 
 
+def _milliseconds(microseconds: int) -> float:
+    """-1 stands for "beyond the request timeout"."""
+    return math.inf if microseconds < 0 else microseconds / 1000
+
+
 def _parse(line: str) -> Measurement:
     values = {key: int(value) for key, value in (pair.split("=") for pair in line.split())}
-    errors = sum(values[key] for key in ("connect", "read", "write", "status", "timeout"))
+    errors = sum(values[key] for key in ("connect", "read", "write", "status"))
     return Measurement(
         requests=values["requests"],
         seconds=values["duration_us"] / 1e6,
-        p50_ms=values["p50_us"] / 1000,
-        p99_ms=values["p99_us"] / 1000,
+        p50_ms=_milliseconds(values["p50_us"]),
+        p99_ms=_milliseconds(values["p99_us"]),
         errors=errors,
+        timeouts=values["timeout"],
         walks=values["walks"],
     )
