@@ -104,5 +104,20 @@ def _ratio(value: float, floor: float) -> str:
     return f"{value / floor:.2f}x" if floor and math.isfinite(value / floor) else "-"
 
 
-def verdict(value: float, limit: float) -> str:
+def verdict(value: float, limit: float, *compared: Measurement) -> str:
+    """Whether `value` is within `limit`; a ratio of failing runs says nothing."""
+    if any(measured.failed or measured.timeouts for measured in compared):
+        return "NOT met, requests failed or timed out"
     return "met" if value <= limit else "NOT met"
+
+
+def cost_note(
+    what: str, than: str, measured: Measurement, baseline: Measurement, limit: float
+) -> str:
+    """How many times `baseline`'s cost (time per request at saturation) `measured` costs."""
+    cost = baseline.rate / measured.rate if measured.rate else math.inf
+    return (
+        f"{what} costs {cost:.2f}x {than} (p50 {milliseconds(measured.p50_ms)} vs "
+        f"{milliseconds(baseline.p50_ms)} ms; limit {limit}x: "
+        f"{verdict(cost, limit, measured, baseline)})"
+    )

@@ -16,34 +16,17 @@ from bench.databases import BenchError, Database, PostgresDatabase, SqliteDataba
 from bench.dataset import BIG_ORG, HUGE_ORG, SEARCH_TERM, CustomerFactory, Generated, Layout
 from bench.fixtures import API, Fixtures, check, prepare, session_token
 from bench.floor import PATH as FLOOR_PATH
+from bench.options import TARGETS, Options
 from bench.report import (
     DEPTH_LIMIT,
     RSS_LIMIT_MB,
     SCALE_LIMIT,
     BackendReport,
     Row,
-    Target,
-    milliseconds,
+    cost_note,
     verdict,
 )
 from bench.servers import Server
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    quick: bool
-    customers: int
-    organizations: int
-    big_org: int
-    depth: int
-    load: wrk.Load
-    workers: int
-    steady: paced.Pace
-
-    @property
-    def huge_org(self) -> int:
-        """The organization of the scale check: ten times the big one."""
-        return 10 * self.big_org
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,21 +35,6 @@ class Scenario:
     label: str
     script: str
     path: str
-
-
-# Figures to reach on 2 cores, load generator included, with the default data set.
-TARGETS = {
-    "postgres": {
-        "get": Target(6000, 50),
-        "list": Target(3500, 50),
-        "search": Target(2000, 50),
-        "walk": Target(3000, 50),
-        "deep": Target(None, 50),
-        "create": Target(2500, 50),
-        "steady": Target(None, 10),
-    },
-    "sqlite": {"get": Target(3000), "search": Target(None, 50)},
-}
 
 
 def run_backend(kind: str, options: Options, folder: Path) -> BackendReport:
@@ -192,12 +160,15 @@ class Run:
             report.rows.append(Row(scenario.label, measured, floor, self.targets.get(scenario.key)))
             if measured.walks:
                 report.notes.append(f"walks followed to the last page: {measured.walks:,}")
-        first, deep = by_key["list"], by_key["deep"]
-        cost = first.rate / deep.rate if deep.rate else float("inf")
+        depth = f"{self.options.depth:,}"
         report.notes.append(
-            f"depth: a page after {self.options.depth:,} customers costs {cost:.2f}x the first "
-            f"page (p50 {milliseconds(deep.p50_ms)} vs {milliseconds(first.p50_ms)} ms; "
-            f"limit {DEPTH_LIMIT}x: {verdict(cost, DEPTH_LIMIT)})"
+            cost_note(
+                f"depth: a page after {depth} customers",
+                "the first page",
+                by_key["deep"],
+                by_key["list"],
+                DEPTH_LIMIT,
+            )
         )
 
     def _steady(
@@ -219,8 +190,29 @@ class Run:
         self, service: Server, fixtures: Fixtures, floor: wrk.Measurement, report: BackendReport
     ) -> None:
         """Search cost as one organization grows tenfold: the big org against a huge one."""
-        name, size = self.database.name, self.options.huge_org
-        say(name, f"seeding an org of {size:,} customers for the scale check")
+        big, huge = self.options.big_org, self.options.huge_org
+        tokens = {big: fixtures.token, huge: self._seed_huge_org(report)}
+        measured = {}
+        for size, token in tokens.items():
+            say(self.database.name, f"saturating: q={SEARCH_TERM} in an org of {size:,}")
+            url = f"{service.base_url}{API}?q={SEARCH_TERM}"
+            measured[size] = wrk.run("base.lua", url, self.options.load, {"BENCH_TOKEN": token})
+            label = f"list q={SEARCH_TERM}, org of {size:,}"
+            report.rows.append(Row(label, measured[size], floor, self.targets.get("search")))
+        report.notes.append(
+            cost_note(
+                f"scale: q={SEARCH_TERM} in an org of {huge:,}",
+                f"what it costs in one of {big:,}",
+                measured[huge],
+                measured[big],
+                SCALE_LIMIT,
+            )
+        )
+
+    def _seed_huge_org(self, report: BackendReport) -> str:
+        """Add the organization ten times the size of the big one; a token for it."""
+        size = self.options.huge_org
+        say(self.database.name, f"seeding an org of {size:,} customers for the scale check")
         started = time.perf_counter()
         generated = Generated(keys=None)
         factory = CustomerFactory(2, self.end_of_history)
@@ -231,24 +223,7 @@ class Run:
             f"seeded the org of {size:,} in {time.perf_counter() - started:.1f} s "
             f"({generated.matches:,} match q={SEARCH_TERM})"
         )
-        url = f"{service.base_url}{API}?q={SEARCH_TERM}"
-        measured = {}
-        for org, token in (
-            (self.options.big_org, fixtures.token),
-            (size, session_token(self.secret, HUGE_ORG)),
-        ):
-            say(name, f"saturating: q={SEARCH_TERM} in an org of {org:,}")
-            measured[org] = wrk.run("base.lua", url, self.options.load, {"BENCH_TOKEN": token})
-            label = f"list q={SEARCH_TERM}, org of {org:,}"
-            report.rows.append(Row(label, measured[org], floor, self.targets.get("search")))
-        small, large = measured[self.options.big_org], measured[size]
-        cost = small.rate / large.rate if large.rate else float("inf")
-        report.notes.append(
-            f"scale: q={SEARCH_TERM} in an org of {size:,} costs {cost:.2f}x what it costs in "
-            f"one of {self.options.big_org:,} "
-            f"(p50 {milliseconds(large.p50_ms)} vs {milliseconds(small.p50_ms)} ms; "
-            f"limit {SCALE_LIMIT}x: {verdict(cost, SCALE_LIMIT)})"
-        )
+        return session_token(self.secret, HUGE_ORG)
 
     def _access_log(
         self, fixtures: Fixtures, floor: wrk.Measurement, report: BackendReport
