@@ -1,0 +1,75 @@
+"""What to run: the command line, turned into sizes, durations and targets."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from bench.paced import Pace
+from bench.report import Target
+from bench.wrk import Load
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    quick: bool
+    customers: int
+    organizations: int
+    big_org: int
+    depth: int
+    load: Load
+    workers: int
+    steady: Pace
+
+    @property
+    def huge_org(self) -> int:
+        """The organization of the scale check: ten times the big one."""
+        return 10 * self.big_org
+
+
+# Figures to reach on 2 cores, load generator included, with the default data set.
+TARGETS = {
+    "postgres": {
+        "get": Target(6000, 50),
+        "list": Target(3500, 50),
+        "search": Target(2000, 50),
+        "walk": Target(3000, 50),
+        "deep": Target(None, 50),
+        "create": Target(2500, 50),
+        "steady": Target(None, 10),
+    },
+    "sqlite": {"get": Target(3000), "search": Target(None, 50)},
+}
+
+
+STEADY_RATE = 1000
+WRK_THREADS = 1
+
+
+def parse(argv: list[str], description: str) -> tuple[Options, list[str]]:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=description)
+    parser.add_argument("--quick", action="store_true", help="small data, short runs (<2 min)")
+    parser.add_argument("--backend", choices=["postgres", "sqlite", "both"], default="both")
+    parser.add_argument("--customers", type=int, help="default 1,000,000 (quick: 20,000)")
+    parser.add_argument("--duration", type=int, help="seconds per scenario (default 10, quick 2)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    customers = args.customers or (20_000 if args.quick else 1_000_000)
+    # One organization holds a tenth of everyone (a quarter in quick mode, to stay sizeable).
+    big_org = customers // (4 if args.quick else 10)
+    seconds = args.duration or (2 if args.quick else 10)
+    if customers < 1000 or args.connections < WRK_THREADS or seconds < 1:
+        parser.error("need at least 1,000 customers, 1 connection and 1 second")
+    options = Options(
+        quick=args.quick,
+        customers=customers,
+        organizations=100,
+        big_org=big_org,
+        depth=big_org * 9 // 10,
+        load=Load(seconds, args.connections, WRK_THREADS, warmup_seconds=1 if args.quick else 2),
+        workers=args.workers,
+        steady=Pace(STEADY_RATE, seconds, args.connections),
+    )
+    backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
+    return options, backends

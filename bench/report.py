@@ -1,0 +1,123 @@
+"""The results: one table of every scenario, then the ratios and the memory of each worker."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from bench.wrk import REQUEST_TIMEOUT_SECONDS, Measurement
+
+RSS_LIMIT_MB = 150
+DEPTH_LIMIT = 1.2
+SCALE_LIMIT = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a scenario should reach on PostgreSQL with the default data set."""
+
+    min_rate: float | None = None
+    max_p99_ms: float | None = None
+
+    def met(self, measured: Measurement) -> bool:
+        return (
+            not measured.failed
+            and measured.timeouts == 0
+            and (self.min_rate is None or measured.rate >= self.min_rate)
+            and (self.max_p99_ms is None or measured.p99_ms <= self.max_p99_ms)
+        )
+
+    def __str__(self) -> str:
+        parts = []
+        if self.min_rate is not None:
+            parts.append(f">={self.min_rate:,.0f}/s")
+        if self.max_p99_ms is not None:
+            parts.append(f"p99<={self.max_p99_ms:g}ms")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    label: str
+    measured: Measurement
+    floor: Measurement
+    target: Target | None = None
+
+
+@dataclass(slots=True)
+class BackendReport:
+    backend: str
+    customers: int
+    seeding_seconds: float
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[str]:
+        return [row.label for row in self.rows if row.measured.failed]
+
+
+HEADER = (
+    "backend", "scenario", "req/s", "x floor", "p50 ms", "x floor", "p99 ms", "x floor",
+    "errors", "timeouts", "target", "met",
+)  # fmt: skip
+
+
+def table(reports: list[BackendReport]) -> str:
+    lines = [HEADER] + [_cells(report.backend, row) for report in reports for row in report.rows]
+    widths = [max(len(line[n]) for line in lines) for n in range(len(HEADER))]
+    text = [
+        "  ".join(
+            cell.ljust(width) if n < 2 else cell.rjust(width)
+            for n, (cell, width) in enumerate(zip(line, widths, strict=True))
+        )
+        for line in lines
+    ]
+    text.insert(1, "-" * len(text[0]))
+    return "\n".join(text)
+
+
+def _cells(backend: str, row: Row) -> tuple[str, ...]:
+    measured, floor = row.measured, row.floor
+    met = "" if row.target is None else ("yes" if row.target.met(measured) else "no")
+    return (
+        backend,
+        row.label,
+        f"{measured.rate:,.0f}",
+        _ratio(measured.rate, floor.rate),
+        milliseconds(measured.p50_ms),
+        _ratio(measured.p50_ms, floor.p50_ms),
+        milliseconds(measured.p99_ms),
+        _ratio(measured.p99_ms, floor.p99_ms),
+        f"{measured.errors:,}",
+        f"{measured.timeouts:,}",
+        "" if row.target is None else str(row.target),
+        met,
+    )
+
+
+def milliseconds(value: float) -> str:
+    return f"{value:.2f}" if math.isfinite(value) else f">{REQUEST_TIMEOUT_SECONDS * 1000}"
+
+
+def _ratio(value: float, floor: float) -> str:
+    return f"{value / floor:.2f}x" if floor and math.isfinite(value / floor) else "-"
+
+
+def verdict(value: float, limit: float, *compared: Measurement) -> str:
+    """Whether `value` is within `limit`; a ratio of failing runs says nothing."""
+    if any(measured.failed or measured.timeouts for measured in compared):
+        return "NOT met, requests failed or timed out"
+    return "met" if value <= limit else "NOT met"
+
+
+def cost_note(
+    what: str, than: str, measured: Measurement, baseline: Measurement, limit: float
+) -> str:
+    """How many times `baseline`'s cost (time per request at saturation) `measured` costs."""
+    cost = baseline.rate / measured.rate if measured.rate else math.inf
+    return (
+        f"{what} costs {cost:.2f}x {than} (p50 {milliseconds(measured.p50_ms)} vs "
+        f"{milliseconds(baseline.p50_ms)} ms; limit {limit}x: "
+        f"{verdict(cost, limit, measured, baseline)})"
+    )

@@ -1,0 +1,235 @@
+"""One benchmark run on one database: migrate, seed, serve, load, measure."""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench import paced, servers, wrk
+from bench.databases import BenchError, Database, PostgresDatabase, SqliteDatabase
+from bench.dataset import BIG_ORG, HUGE_ORG, SEARCH_TERM, CustomerFactory, Generated, Layout
+from bench.fixtures import API, Fixtures, check, prepare, session_token
+from bench.floor import PATH as FLOOR_PATH
+from bench.options import TARGETS, Options
+from bench.report import (
+    DEPTH_LIMIT,
+    RSS_LIMIT_MB,
+    SCALE_LIMIT,
+    BackendReport,
+    Row,
+    cost_note,
+    verdict,
+)
+from bench.servers import Server
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    key: str
+    label: str
+    script: str
+    path: str
+
+
+def run_backend(kind: str, options: Options, folder: Path) -> BackendReport:
+    folder.mkdir(parents=True)
+    database: Database = PostgresDatabase() if kind == "postgres" else SqliteDatabase(folder)
+    try:
+        return Run(database, options, folder).execute()
+    finally:
+        database.close()
+
+
+STARTED = time.monotonic()
+
+
+def say(backend: str, message: str) -> None:
+    print(f"[{time.monotonic() - STARTED:5.0f} s {backend}] {message}", flush=True)
+
+
+class Run:
+    def __init__(self, database: Database, options: Options, folder: Path) -> None:
+        self.database = database
+        self.options = options
+        self.folder = folder
+        self.secret = secrets.token_urlsafe(48)
+        self.env = {
+            "EXPENSICAT_DATABASE_URL": database.url,
+            "EXPENSICAT_DATA_DIR": str(folder),
+            "EXPENSICAT_SESSION_SECRET": self.secret,
+            "EXPENSICAT_RATE_LIMIT_PER_SECOND": "0",
+            # The access log would dominate; one run below measures it on its own.
+            "EXPENSICAT_LOG_LEVEL": "WARNING",
+        }
+        self.targets = TARGETS.get(database.name, {})
+        self.end_of_history = datetime.now(UTC) - timedelta(days=1)
+
+    def execute(self) -> BackendReport:
+        self._migrate()
+        seconds, generated = self._seed()
+        assert generated.keys is not None
+        report = BackendReport(self.database.name, generated.rows, seconds)
+        fixtures = prepare(self.secret, BIG_ORG, generated.keys, self.options.depth, self.folder)
+        floor, steady_floor = self._floor(report)
+        with self._service("service.log") as service:
+            check(service.base_url, fixtures)
+            self._saturate(service, fixtures, floor, report)
+            self._steady(service, fixtures, steady_floor, report)
+            self._scale(service, fixtures, floor, report)
+            rss = service.worker_rss_mb()
+        report.notes.append(
+            "worker RSS after the run: "
+            + ", ".join(f"{mb:.0f} MB" for mb in rss)
+            + f" (limit {RSS_LIMIT_MB} MB: {verdict(max(rss), RSS_LIMIT_MB)})"
+        )
+        if not self.options.quick:
+            self._access_log(fixtures, floor, report)
+        return report
+
+    def _migrate(self) -> None:
+        result = subprocess.run(
+            [str(servers.BIN / "expensicat"), "db", "upgrade"],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise BenchError(f"expensicat db upgrade failed:\n{result.stdout}{result.stderr}")
+
+    def _seed(self) -> tuple[float, Generated]:
+        options, name = self.options, self.database.name
+        say(name, f"seeding {options.customers:,} customers over {options.organizations} orgs")
+        started = time.perf_counter()
+        factory = CustomerFactory(1, self.end_of_history)
+        owners = factory.owners(Layout(options.customers, options.organizations, options.big_org))
+        generated = Generated()
+        self.database.load(factory.rows(owners, self.database.stamp, BIG_ORG, generated))
+        seconds = time.perf_counter() - started
+        say(
+            name,
+            f"seeded {generated.rows:,} rows in {seconds:.1f} s "
+            f"({generated.rows / seconds:,.0f} rows/s); the big org has {options.big_org:,}, "
+            f"{generated.matches:,} of them match q={SEARCH_TERM}",
+        )
+        return seconds, generated
+
+    def _floor(self, report: BackendReport) -> tuple[wrk.Measurement, wrk.Measurement]:
+        with servers.floor(self.options.workers, self.folder / "floor.log") as floor:
+            say(self.database.name, "measuring the static floor")
+            saturated = wrk.run("base.lua", floor.base_url + FLOOR_PATH, self.options.load, {})
+            steady = paced.run(floor.port, lambda: FLOOR_PATH, None, self.options.steady)
+        report.rows.append(Row("static floor", saturated, saturated))
+        report.rows.append(Row(f"static floor @{self.options.steady.rate}/s", steady, steady))
+        return saturated, steady
+
+    def _service(self, log: str, **env: str) -> Server:
+        return servers.service({**self.env, **env}, self.options.workers, self.folder / log)
+
+    def _scenarios(self, fixtures: Fixtures) -> list[Scenario]:
+        return [
+            Scenario("get", "get by id", "get.lua", API),
+            Scenario("list", "list first page", "base.lua", API),
+            Scenario("search", f"list q={SEARCH_TERM}", "base.lua", f"{API}?q={SEARCH_TERM}"),
+            Scenario("walk", "walk (pages/s)", "walk.lua", f"{API}?limit=20"),
+            Scenario(
+                "deep",
+                f"deep page (depth {self.options.depth:,})",
+                "base.lua",
+                f"{API}?cursor={fixtures.deep_cursor}",
+            ),
+            Scenario("create", "create", "create.lua", API),
+        ]
+
+    def _saturate(
+        self, service: Server, fixtures: Fixtures, floor: wrk.Measurement, report: BackendReport
+    ) -> None:
+        env = {"BENCH_TOKEN": fixtures.token, "BENCH_IDS": str(fixtures.ids_file)}
+        by_key = {}
+        for scenario in self._scenarios(fixtures):
+            say(self.database.name, f"saturating: {scenario.label}")
+            measured = wrk.run(
+                scenario.script, service.base_url + scenario.path, self.options.load, env
+            )
+            by_key[scenario.key] = measured
+            report.rows.append(Row(scenario.label, measured, floor, self.targets.get(scenario.key)))
+            if measured.walks:
+                report.notes.append(f"walks followed to the last page: {measured.walks:,}")
+        depth = f"{self.options.depth:,}"
+        report.notes.append(
+            cost_note(
+                f"depth: a page after {depth} customers",
+                "the first page",
+                by_key["deep"],
+                by_key["list"],
+                DEPTH_LIMIT,
+            )
+        )
+
+    def _steady(
+        self, service: Server, fixtures: Fixtures, floor: wrk.Measurement, report: BackendReport
+    ) -> None:
+        rate, pick = self.options.steady.rate, random.Random(11).choice
+        paths = {
+            "get by id": lambda: f"{API}/{pick(fixtures.ids)}",
+            "list first page": lambda: API,
+        }
+        for label, path in paths.items():
+            say(self.database.name, f"steady {rate}/s: {label}")
+            measured = paced.run(service.port, path, fixtures.token, self.options.steady)
+            report.rows.append(
+                Row(f"{label} @{rate}/s", measured, floor, self.targets.get("steady"))
+            )
+
+    def _scale(
+        self, service: Server, fixtures: Fixtures, floor: wrk.Measurement, report: BackendReport
+    ) -> None:
+        """Search cost as one organization grows tenfold: the big org against a huge one."""
+        big, huge = self.options.big_org, self.options.huge_org
+        tokens = {big: fixtures.token, huge: self._seed_huge_org(report)}
+        measured = {}
+        for size, token in tokens.items():
+            say(self.database.name, f"saturating: q={SEARCH_TERM} in an org of {size:,}")
+            url = f"{service.base_url}{API}?q={SEARCH_TERM}"
+            measured[size] = wrk.run("base.lua", url, self.options.load, {"BENCH_TOKEN": token})
+            label = f"list q={SEARCH_TERM}, org of {size:,}"
+            report.rows.append(Row(label, measured[size], floor, self.targets.get("search")))
+        report.notes.append(
+            cost_note(
+                f"scale: q={SEARCH_TERM} in an org of {huge:,}",
+                f"what it costs in one of {big:,}",
+                measured[huge],
+                measured[big],
+                SCALE_LIMIT,
+            )
+        )
+
+    def _seed_huge_org(self, report: BackendReport) -> str:
+        """Add the organization ten times the size of the big one; a token for it."""
+        size = self.options.huge_org
+        say(self.database.name, f"seeding an org of {size:,} customers for the scale check")
+        started = time.perf_counter()
+        generated = Generated(keys=None)
+        factory = CustomerFactory(2, self.end_of_history)
+        self.database.load(
+            factory.rows([HUGE_ORG] * size, self.database.stamp, HUGE_ORG, generated)
+        )
+        report.notes.append(
+            f"seeded the org of {size:,} in {time.perf_counter() - started:.1f} s "
+            f"({generated.matches:,} match q={SEARCH_TERM})"
+        )
+        return session_token(self.secret, HUGE_ORG)
+
+    def _access_log(
+        self, fixtures: Fixtures, floor: wrk.Measurement, report: BackendReport
+    ) -> None:
+        say(self.database.name, "saturating: get by id with the access log on")
+        env = {"BENCH_TOKEN": fixtures.token, "BENCH_IDS": str(fixtures.ids_file)}
+        with self._service("access.log", EXPENSICAT_LOG_LEVEL="INFO") as service:
+            measured = wrk.run("get.lua", service.base_url + API, self.options.load, env)
+        report.rows.append(Row("get by id, access log on", measured, floor))

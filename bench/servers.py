@@ -1,0 +1,141 @@
+"""Server processes under test: started on a free port, waited for, measured, stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from bench.databases import BenchError
+from tests.support.postgres import free_port
+
+START_TIMEOUT_SECONDS = 60
+STOP_TIMEOUT_SECONDS = 30
+BIN = Path(sys.executable).parent
+
+
+class Server:
+    """One uvicorn process tree; `with` starts it and waits until it answers."""
+
+    def __init__(
+        self, name: str, argv: list[str], env: dict[str, str], ready_path: str, log: Path
+    ) -> None:
+        self.name = name
+        self.port = free_port()
+        self.workers = int(argv[argv.index("--workers") + 1])
+        self._argv = [*argv, "--port", str(self.port)]
+        self._env = {**os.environ, **env}
+        self._ready_url = f"{self.base_url}{ready_path}"
+        self._log = log
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Server:
+        with self._log.open("ab") as log:
+            self._process = subprocess.Popen(
+                self._argv, env=self._env, stdout=log, stderr=subprocess.STDOUT
+            )
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes; uvicorn serves in the main process when there is one."""
+        assert self._process is not None
+        pid = self._process.pid
+        return [child for child in _children(pid) if _is_worker(child)] or [pid]
+
+    def worker_rss_mb(self) -> list[float]:
+        return [_rss_mb(pid) for pid in self.worker_pids()]
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise BenchError(f"{self.name} exited at start-up:\n{self._log_tail()}")
+            # Workers start one after another; wait for all of them to be there.
+            if self._answers() and len(self.worker_pids()) == self.workers:
+                return
+            time.sleep(0.2)
+        raise BenchError(f"{self.name} did not answer within {START_TIMEOUT_SECONDS}s")
+
+    def _answers(self) -> bool:
+        try:
+            return httpx.get(self._ready_url, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _log_tail(self, lines: int = 20) -> str:
+        return "\n".join(self._log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def service(env: dict[str, str], workers: int, log: Path) -> Server:
+    argv = [str(BIN / "expensicat"), "serve", "--workers", str(workers), "--no-migrate"]
+    return Server("expensicat serve", argv, env, "/readyz", log)
+
+
+def floor(workers: int, log: Path) -> Server:
+    argv = [sys.executable, "-m", "bench.floor", "--workers", str(workers)]
+    return Server("static floor", argv, {}, "/floor", log)
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name is in parentheses and may hold spaces; the parent id follows it.
+        if int(stat.rpartition(")")[2].split()[1]) == pid:
+            children.append(int(entry.name))
+    return sorted(children)
+
+
+def _is_worker(pid: int) -> bool:
+    """A spawned worker, as opposed to multiprocessing's resource tracker."""
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0

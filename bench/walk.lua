@@ -1,0 +1,29 @@
+-- Walk the list: every answer's next_cursor is followed, until a page says there is no
+-- next one; then that walk starts again from the first page. Each response leaves one
+-- cursor and each request takes one, so every connection follows a walk of its own.
+dofile("base.lua")
+
+local first_page = wrk.path
+local cursors = {}
+local head, tail = 1, 0
+walks = 0
+
+function request()
+  local path = first_page
+  if head <= tail then
+    path = first_page .. "&cursor=" .. cursors[head]
+    cursors[head] = nil
+    head = head + 1
+  end
+  return wrk.format("GET", path)
+end
+
+function response(status, headers, body)
+  local cursor = status == 200 and body:match('"next_cursor":"([^"]+)"')
+  if cursor then
+    tail = tail + 1
+    cursors[tail] = cursor
+  elseif status == 200 then
+    walks = walks + 1
+  end
+end
