@@ -19,4 +19,4 @@ test: $(BIN)/expensicat
 lint: $(BIN)/expensicat
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy expensicat tests
+	$(BIN)/mypy expensicat tests bench

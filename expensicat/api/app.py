@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import hmac
 import logging
@@ -57,6 +58,8 @@ def create_app(settings: Settings) -> Starlette:
             max_body_bytes=settings.max_body_bytes,
         )
         housekeeping = asyncio.create_task(_forget_expired_keys(app.state.services.customers))
+        # Everything loaded so far lives as long as the process: keep the collector off it.
+        gc.freeze()
         try:
             yield
         finally:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,13 +24,17 @@ class RequestContextMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Ids are a random per-process prefix and a counter: unique across workers and
+        # restarts without asking the kernel for randomness on every request.
+        self._id_prefix = os.urandom(8).hex()
+        self._ids = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _request_id(scope)
+        request_id = _client_request_id(scope) or f"{self._id_prefix}{next(self._ids):016x}"
         status = 500
         response_started = False
 
@@ -59,11 +64,9 @@ class RequestContextMiddleware:
             )
 
 
-def _request_id(scope: Scope) -> str:
+def _client_request_id(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             candidate: str = value.decode("latin-1")
-            if _CLIENT_REQUEST_ID.fullmatch(candidate):
-                return candidate
-            break
-    return uuid.uuid4().hex
+            return candidate if _CLIENT_REQUEST_ID.fullmatch(candidate) else None
+    return None
