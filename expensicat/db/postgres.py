@@ -109,7 +109,7 @@ class PostgresStore:
             # holds through PgBouncer too, which refuses unknown startup parameters.
             command_timeout=timeout,
             timeout=timeout,
-            server_settings={"application_name": "expensicat"},
+            server_settings=_session_settings(settings.db_statement_cache),
             # Sessions are never altered (no SET, LISTEN or advisory locks), so handing a
             # connection back needs only the rollback asyncpg does anyway, not a reset query
             # and a second round trip per request.
@@ -210,15 +210,22 @@ class PostgresStore:
             conditions.append(
                 f"(created_at, id) < (${len(args) - 1}::text::timestamptz, ${len(args)}::uuid)"
             )
+        order = "ORDER BY customers.created_at DESC, customers.id DESC"
         if search:
             args.append(f"%{_escape_like(search)}%")
             conditions.append(f"name_search LIKE ${len(args)}")
-        sql = (
-            f"SELECT {COLUMNS} FROM customers WHERE {' AND '.join(conditions)} "
-            # Qualified: the bare names would mean the formatted output columns, which no
-            # index can deliver in order, and every page would sort the whole organization.
-            "ORDER BY customers.created_at DESC, customers.id DESC LIMIT $2"
-        )
+        where = " AND ".join(conditions)
+        # Qualified ORDER BY: the bare names would mean the formatted output columns, which no
+        # index delivers in order, and every page would sort the whole organization.
+        sql = f"SELECT {COLUMNS} FROM customers WHERE {where} {order} LIMIT $2"
+        if search:
+            # Find the page's ids first, from the page-order index alone (it carries the folded
+            # name) or from the trigram index for rare terms, then fetch just those rows.
+            sql = (
+                f"SELECT {COLUMNS} FROM customers JOIN (SELECT id AS page_id FROM customers "
+                f"WHERE {where} {order} LIMIT $2) page "
+                f"ON customers.organization_id = $1 AND customers.id = page.page_id {order}"
+            )
         async with self._connection() as connection:
             rows = await connection.fetch(sql, *args)
         return [dict(row) for row in rows]
@@ -265,6 +272,16 @@ class PostgresStore:
         except Exception as error:
             if not is_unavailable(error):
                 raise
+
+
+def _session_settings(statement_cache: bool) -> dict[str, str]:
+    settings = {"application_name": "expensicat"}
+    if statement_cache:
+        # A cached statement may switch to a generic plan, blind to the search term: the
+        # planner could no longer tell a rare term (trigram index) from a common one (page
+        # order). Unnamed statements, used without the cache, are always planned afresh.
+        settings["plan_cache_mode"] = "force_custom_plan"
+    return settings
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:

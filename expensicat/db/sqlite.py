@@ -26,6 +26,8 @@ from expensicat.db.errors import unavailable
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 # Trigrams need three characters; shorter terms are matched by scanning the page order.
 _MIN_INDEXED_SEARCH = 3
+# Fewer names than this containing a term (over all organizations) make it rare.
+_RARE_MATCHES = 1000
 
 COLUMNS = ", ".join(PUBLIC_FIELDS)
 INSERT_FIELDS = (*PUBLIC_FIELDS, "name_search")
@@ -160,25 +162,33 @@ class SqliteStore:
     async def list_page(
         self, organization_id: str, limit: int, after: Position | None, search: str
     ) -> list[Customer]:
-        conditions = ["organization_id = ?"]
-        args: list[Any] = [organization_id]
-        if after is not None:
-            conditions.append("(created_at, id) < (?, ?)")
-            args += [after.created_at, after.id]
-        if len(search) >= _MIN_INDEXED_SEARCH:
-            conditions.append(
-                "seq IN (SELECT rowid FROM customer_names WHERE customer_names MATCH ?)"
+        def page(db: sqlite3.Connection) -> list[Customer]:
+            conditions = ["organization_id = ?"]
+            args: list[Any] = [organization_id]
+            if after is not None:
+                conditions.append("(created_at, id) < (?, ?)")
+                args += [after.created_at, after.id]
+            if _is_rare(db, search):
+                conditions.append(
+                    "seq IN (SELECT rowid FROM customer_names WHERE customer_names MATCH ?)"
+                )
+                args.append(_phrase(search))
+            if search:
+                conditions.append("instr(name_search, ?) > 0")
+                args.append(search)
+            # The page's rows are picked from the page-order index alone (it carries the
+            # folded name), or among a rare term's few matches, then fetched by rowid.
+            sql = (
+                f"SELECT {COLUMNS} FROM customers WHERE seq IN (SELECT seq FROM customers "
+                f"WHERE {' AND '.join(conditions)} ORDER BY created_at DESC, id DESC LIMIT ?) "
+                "ORDER BY created_at DESC, id DESC"
             )
-            args.append(_phrase(search))
-        if search:
-            conditions.append("instr(name_search, ?) > 0")
-            args.append(search)
-        sql = (
-            f"SELECT {COLUMNS} FROM customers WHERE {' AND '.join(conditions)} "
-            "ORDER BY created_at DESC, id DESC LIMIT ?"
-        )
-        rows = await self._run(lambda db: db.execute(sql, (*args, limit)).fetchall())
-        return [dict(zip(PUBLIC_FIELDS, row, strict=True)) for row in rows]
+            return [
+                dict(zip(PUBLIC_FIELDS, row, strict=True))
+                for row in db.execute(sql, (*args, limit))
+            ]
+
+        return await self._run(page)
 
     async def ping(self) -> None:
         await self._run(lambda db: db.execute("SELECT 1 FROM customers LIMIT 1").fetchall())
@@ -267,6 +277,22 @@ def _later_than(previous: str, now: str) -> str:
     return (datetime.strptime(previous, _TIMESTAMP) + timedelta(microseconds=1)).strftime(
         _TIMESTAMP
     )
+
+
+def _is_rare(db: sqlite3.Connection, search: str) -> bool:
+    """Whether the trigram index beats walking the page order: few names contain the term.
+
+    A common term fills a page within the first few hundred customers in page order, at a
+    cost that does not grow with the organization; a rare one is found among its few
+    matches in the trigram index instead of by reading the whole organization.
+    """
+    if len(search) < _MIN_INDEXED_SEARCH:
+        return False
+    (matches,) = db.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM customer_names WHERE customer_names MATCH ? LIMIT ?)",
+        (_phrase(search), _RARE_MATCHES),
+    ).fetchone()
+    return bool(matches < _RARE_MATCHES)
 
 
 def _phrase(search: str) -> str:
