@@ -92,9 +92,10 @@ def is_unavailable(error: BaseException) -> bool:
 
 
 class PostgresStore:
-    def __init__(self, pool: asyncpg.Pool, timeout: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, timeout: float, plan_each_search: bool) -> None:
         self._pool = pool
         self._timeout = timeout
+        self._plan_each_search = plan_each_search
 
     @classmethod
     async def connect(cls, settings: Settings) -> PostgresStore:
@@ -109,7 +110,7 @@ class PostgresStore:
             # holds through PgBouncer too, which refuses unknown startup parameters.
             command_timeout=timeout,
             timeout=timeout,
-            server_settings=_session_settings(settings.db_statement_cache),
+            server_settings={"application_name": "expensicat"},
             # Sessions are never altered (no SET, LISTEN or advisory locks), so handing a
             # connection back needs only the rollback asyncpg does anyway, not a reset query
             # and a second round trip per request.
@@ -121,7 +122,7 @@ class PostgresStore:
             if is_unavailable(error):
                 raise unavailable(error) from error
             raise
-        return cls(pool, timeout)
+        return cls(pool, timeout, plan_each_search=settings.db_statement_cache)
 
     async def insert(
         self, customer: Customer, name_search: str, hold: KeyHold | None = None
@@ -227,7 +228,15 @@ class PostgresStore:
                 f"ON customers.organization_id = $1 AND customers.id = page.page_id {order}"
             )
         async with self._connection() as connection:
-            rows = await connection.fetch(sql, *args)
+            if search and self._plan_each_search:
+                # A statement of its own, planned for this very term: a cached one may switch
+                # to a generic plan, blind to whether the term is rare (trigram index) or
+                # common (page order). Without the cache, statements are unnamed, and those
+                # are always planned with their values, as PgBouncer needs anyway.
+                statement = await connection.prepare(sql)
+                rows = await statement.fetch(*args)
+            else:
+                rows = await connection.fetch(sql, *args)
         return [dict(row) for row in rows]
 
     async def ping(self) -> None:
@@ -272,16 +281,6 @@ class PostgresStore:
         except Exception as error:
             if not is_unavailable(error):
                 raise
-
-
-def _session_settings(statement_cache: bool) -> dict[str, str]:
-    settings = {"application_name": "expensicat"}
-    if statement_cache:
-        # A cached statement may switch to a generic plan, blind to the search term: the
-        # planner could no longer tell a rare term (trigram index) from a common one (page
-        # order). Unnamed statements, used without the cache, are always planned afresh.
-        settings["plan_cache_mode"] = "force_custom_plan"
-    return settings
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
