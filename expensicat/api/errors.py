@@ -9,6 +9,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match, Route
 
 from expensicat.api.responses import json_response
 from expensicat.customers.errors import CustomerNotFound, ValidationFailed, VersionMismatch
@@ -97,7 +98,23 @@ async def handle_http_exception(request: Request, error: Exception) -> Response:
         404: "No such resource.",
         405: f"Method {request.method} is not allowed here.",
     }.get(status, HTTPStatus(status).phrase)
-    return error_response(ApiError(status, code, message, headers=error.headers))
+    headers = dict(error.headers or {})
+    if status == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return error_response(ApiError(status, code, message, headers=headers))
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method served at the request's path (RFC 9110 405 needs them all in Allow).
+
+    The router names only the first route whose path matched, and each method has a
+    route of its own, so the list is gathered from all of them.
+    """
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 DOMAIN_ERRORS = (CustomerNotFound, VersionMismatch, ValidationFailed, DatabaseUnavailable)
