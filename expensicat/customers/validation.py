@@ -20,6 +20,8 @@ from expensicat.customers.fields import (
 )
 
 COUNTRY_CODES = frozenset(country.alpha_2 for country in pycountry.countries)
+# PostgreSQL cannot store or compare NUL in text, so no input may carry one.
+NUL_MESSAGE = "Must not contain NUL characters."
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ def parse_list_query(params: Mapping[str, str]) -> ListQuery:
     q = params.get("q", "").strip()
     if len(q) > MAX_QUERY_LENGTH:
         errors.add("q", f"Must be at most {MAX_QUERY_LENGTH} characters.")
+    if "\x00" in q:
+        errors.add("q", NUL_MESSAGE)
     cursor = params.get("cursor") or None
     errors.raise_if_any()
     return ListQuery(limit=limit, cursor=cursor, q=q)
@@ -106,7 +110,7 @@ def _parse_field(field: str, raw: Any, max_length: int, errors: _Errors) -> str 
         return None
     value = raw.strip()
     if "\x00" in value:
-        errors.add(field, "Must not contain NUL characters.")
+        errors.add(field, NUL_MESSAGE)
         return None
     if not value:
         if field == "name":
