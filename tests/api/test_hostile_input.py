@@ -16,3 +16,31 @@ class TestListCustomers:
         error = response.json()["error"]
         assert error["code"] == "VALIDATION_ERROR"
         assert error["details"] == {"q": ["Must not contain NUL characters."]}
+
+
+class TestCreateCustomer:
+    @pytest.mark.parametrize(
+        "website",
+        ["+0.0", "a.?%[?..", "x@b\x81F\x9e.", "Z.", "-acme.com", "ftp://acme.com", "acme.com:0"],
+    )
+    def test_website_that_is_no_url_is_a_validation_error(self, api: Api, website: str) -> None:
+        response = api.post("/api/v1/customers", json={"name": "Acme", "website": website})
+        assert response.status_code == 400
+        assert list(response.json()["error"]["details"]) == ["website"]
+
+    @pytest.mark.parametrize(
+        ("website", "stored"),
+        [
+            ("acme.com", "https://acme.com"),
+            (
+                "HTTP://www.acme.co.uk:8080/about?lang=en#team",
+                "HTTP://www.acme.co.uk:8080/about?lang=en#team",
+            ),
+            ("xn--mller-kva.de/", "https://xn--mller-kva.de/"),
+            ("192.168.10.7", "https://192.168.10.7"),
+        ],
+    )
+    def test_website_that_is_a_url_or_domain_is_kept(
+        self, api: Api, website: str, stored: str
+    ) -> None:
+        assert api.create(name="Acme", website=website)["website"] == stored
