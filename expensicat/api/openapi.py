@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
@@ -32,9 +33,12 @@ _SERVER_FORMATS = {"id": "uuid", "created_at": "date-time", "updated_at": "date-
 # RFC 5321 caps a whole address at 254 characters, and the email check enforces that.
 _EMAIL_MAX_LENGTH = 254
 # The server refuses NUL in any string (PostgreSQL cannot store it) and a name that is blank
-# once trimmed.
+# once trimmed. Whitespace is spelled out: regex engines disagree on what \s matches.
 _NO_NUL = "^[^\\u0000]*$"
-_NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+_WHITESPACE = "".join(
+    f"\\u{ord(char):04x}" for char in map(chr, range(sys.maxunicode + 1)) if char.isspace()
+)
+_NOT_BLANK = f"^[^\\u0000]*[^\\u0000{_WHITESPACE}][^\\u0000]*$"
 
 
 def build_openapi() -> dict[str, Any]:
