@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from starlette.testclient import TestClient
 
 from tests.conftest import Api
 
@@ -44,3 +45,15 @@ class TestCreateCustomer:
         self, api: Api, website: str, stored: str
     ) -> None:
         assert api.create(name="Acme", website=website)["website"] == stored
+
+
+class TestAuthentication:
+    @pytest.mark.parametrize("organization", ["org\x001", "\x00", "org\ud8001", "org\n1"])
+    @pytest.mark.parametrize("method", ["GET", "POST"])
+    def test_organization_that_cannot_be_stored_is_unauthorized(
+        self, client: TestClient, organization: str, method: str
+    ) -> None:
+        api = Api(client, organization)
+        response = api.request(method, "/api/v1/customers", json={"name": "Acme"})
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "UNAUTHORIZED"
