@@ -1,4 +1,4 @@
-"""Input a fuzzer found the server mishandling: each is a clean 4xx now, on every database."""
+"""Hostile input the server once mishandled: each is a clean 4xx now, on every database."""
 
 from __future__ import annotations
 
