@@ -19,10 +19,11 @@ from starlette.testclient import TestClient
 from expensicat.api.app import create_app
 from expensicat.config import Settings
 from expensicat.db.migrate import upgrade
+from tests.support.pgbouncer import PgBouncer, find_pgbouncer
 from tests.support.postgres import PostgresServer, find_bindir
 from tests.support.tokens import TEST_SECRET, bearer, session_token
 
-BACKENDS = ["sqlite", "postgres"]
+BACKENDS = ["sqlite", "postgres", "pgbouncer"]
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +45,21 @@ def postgres_server() -> Iterator[PostgresServer]:
 def postgres_url(postgres_server: PostgresServer) -> str:
     postgres_server.create_database("expensicat_test")
     return postgres_server.url("expensicat_test")
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_url(postgres_server: PostgresServer, postgres_url: str) -> Iterator[str]:
+    """The test database through PgBouncer in transaction pooling mode."""
+    binary = find_pgbouncer()
+    if binary is None:
+        message = "pgbouncer not found (apt-get install pgbouncer)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    bouncer = PgBouncer(binary, postgres_server.port)
+    bouncer.start()
+    yield bouncer.url(postgres_url.rpartition("/")[2])
+    bouncer.destroy()
 
 
 def make_settings(database_url: str, data_dir: Path, **overrides: str) -> Settings:
@@ -69,6 +85,11 @@ def backend_settings(
         url = request.getfixturevalue("postgres_url")
     settings = make_settings(url, data_dir)
     upgrade(settings)
+    if request.param == "pgbouncer":
+        # Migrated directly; the service then talks through the pooler, with unnamed
+        # statements only, as transaction pooling needs.
+        url = request.getfixturevalue("pgbouncer_url")
+        settings = make_settings(url, data_dir, db_statement_cache="false")
     return settings
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
+from expensicat.api.routes import IDEMPOTENCY_KEY_PATTERN
 from expensicat.auth.principal import READ_SCOPE, WRITE_SCOPE
 from expensicat.customers.fields import (
     DEFAULT_PAGE_SIZE,
@@ -12,6 +16,7 @@ from expensicat.customers.fields import (
     PUBLIC_FIELDS,
     WRITABLE_FIELDS,
 )
+from expensicat.customers.validation import BARE_WEBSITE, COUNTRY_CODES, WEBSITE_SCHEME
 
 _REF = "#/components/schemas/"
 _ERRORS = {
@@ -29,6 +34,15 @@ _ERRORS = {
     "503": "SERVICE_UNAVAILABLE: the database cannot be reached; retry after Retry-After.",
 }
 _SERVER_FORMATS = {"id": "uuid", "created_at": "date-time", "updated_at": "date-time"}
+# RFC 5321 caps a whole address at 254 characters, and the email check enforces that.
+_EMAIL_MAX_LENGTH = 254
+# The server refuses NUL in any string (PostgreSQL cannot store it) and a name that is blank
+# once trimmed. Whitespace is spelled out: regex engines disagree on what \s matches.
+_NO_NUL = "^[^\\u0000]*$"
+_WHITESPACE = "".join(
+    f"\\u{ord(char):04x}" for char in map(chr, range(sys.maxunicode + 1)) if char.isspace()
+)
+_NOT_BLANK = f"^[^\\u0000]*[^\\u0000{_WHITESPACE}][^\\u0000]*$"
 
 
 def build_openapi() -> dict[str, Any]:
@@ -88,7 +102,7 @@ def _list_operation() -> dict[str, Any]:
                 "name": "q",
                 "in": "query",
                 "description": "Search by name: a substring, ignoring case and accents.",
-                "schema": {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+                "schema": {"type": "string", "maxLength": MAX_QUERY_LENGTH, "pattern": _NO_NUL},
             },
         ],
         "responses": {
@@ -111,7 +125,7 @@ def _create_operation() -> dict[str, Any]:
                     "Makes retries safe: a retry with the same key and body within 24 hours "
                     "returns the original response and creates nothing."
                 ),
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
             }
         ],
         "requestBody": _request_body("CustomerCreate"),
@@ -189,12 +203,7 @@ def _schemas() -> dict[str, Any]:
         )
         for field in PUBLIC_FIELDS
     }
-    writable = {
-        field: {"type": ["string", "null"], "maxLength": max_length}
-        for field, max_length in WRITABLE_FIELDS.items()
-    }
-    writable["name"] = {"type": "string", "minLength": 1, "maxLength": WRITABLE_FIELDS["name"]}
-    writable["email"]["format"] = "email"
+    writable = _writable_properties()
     return {
         "Customer": {
             "type": "object",
@@ -249,6 +258,64 @@ def _schemas() -> dict[str, Any]:
             "required": ["error"],
         },
     }
+
+
+def _writable_properties() -> dict[str, Any]:
+    """What a client may send: strings without NUL, and "" (stored as null) where optional."""
+    writable: dict[str, Any] = {
+        field: {"type": ["string", "null"], "maxLength": max_length, "pattern": _NO_NUL}
+        for field, max_length in WRITABLE_FIELDS.items()
+    }
+    writable["name"] = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": WRITABLE_FIELDS["name"],
+        "pattern": _NOT_BLANK,
+    }
+    writable["email"]["anyOf"] = [
+        {"format": "email", "not": _special_use_email()},
+        {"maxLength": 0},
+    ]
+    writable["email"]["maxLength"] = _EMAIL_MAX_LENGTH
+    writable["website"]["anyOf"] = _website_forms()
+    writable["website"]["description"] = (
+        "An http or https URL, or a bare domain such as acme.com (stored as https://acme.com)."
+    )
+    writable["country_code"]["pattern"] = _country_code_pattern()
+    writable["country_code"]["description"] = "ISO 3166-1 alpha-2, any case; stored in upper case."
+    return writable
+
+
+def _website_forms() -> list[dict[str, Any]]:
+    """A URL, a bare domain (which gains https:// and must still fit), or "" (stored as null)."""
+    stored_max = WRITABLE_FIELDS["website"]
+    bare_max = stored_max - len("https://")
+    return [
+        {"pattern": f"^{WEBSITE_SCHEME}{BARE_WEBSITE}$"},
+        {"pattern": f"^{BARE_WEBSITE}$", "maxLength": bare_max},
+        {"maxLength": 0},
+    ]
+
+
+def _special_use_email() -> dict[str, str]:
+    """Addresses at special-use names (RFC 6761), such as x@host.test, cannot get mail."""
+    names = "|".join(_any_case(name) for name in SPECIAL_USE_DOMAIN_NAMES)
+    return {"pattern": f"[@.](?:{names})$"}
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{char.upper()}{char.lower()}]" for char in word)
+
+
+def _country_code_pattern() -> str:
+    """Any assigned ISO 3166-1 alpha-2 code in any case, or "" (stored as null)."""
+    second_letters: dict[str, str] = {}
+    for code in sorted(COUNTRY_CODES):
+        second_letters[code[0]] = second_letters.get(code[0], "") + code[1] + code[1].lower()
+    alternatives = (
+        f"[{first}{first.lower()}][{seconds}]" for first, seconds in second_letters.items()
+    )
+    return f"^(?:{'|'.join(alternatives)})?$"
 
 
 def _security_schemes() -> dict[str, Any]:

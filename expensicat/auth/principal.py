@@ -35,8 +35,9 @@ def organization_of(claims: dict[str, Any]) -> str:
         raise InvalidToken("The token has no org_id claim.")
     if len(organization_id) > MAX_ORGANIZATION_ID_LENGTH:
         raise InvalidToken("The token's org_id claim is too long.")
-    if "\x00" in organization_id:  # no database can store it, so it can own no data
-        raise InvalidToken("The token's org_id claim contains a NUL character.")
+    # Control characters, NUL and lone surrogates cannot be stored as the organization.
+    if not organization_id.isprintable():
+        raise InvalidToken("The token's org_id claim has characters that are not printable.")
     return organization_id
 
 

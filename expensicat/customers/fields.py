@@ -41,7 +41,7 @@ WRITABLE_FIELDS: dict[str, int] = {
     "postal_code": 255,
     "tax_id": 255,
     "notes": 10_000,
-    "country_code": 2,
+    "country_code": 255,  # and, once trimmed, an ISO 3166-1 alpha-2 code
 }
 
 SERVER_FIELDS = frozenset(PUBLIC_FIELDS) - WRITABLE_FIELDS.keys()
