@@ -63,6 +63,9 @@ class SqliteStore:
         self._path = path
         self._timeout = timeout
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sqlite")
+        # SQLite takes one writer at a time: a process's writes queue here, in order, rather
+        # than in SQLite's busy handler, whose growing sleeps make the slowest write wait long.
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._local = threading.local()
         self._connections: set[sqlite3.Connection] = set()
         self._lock = threading.Lock()
@@ -72,7 +75,7 @@ class SqliteStore:
     ) -> bool:
         values = (*[customer[field] for field in PUBLIC_FIELDS], name_search)
         if hold is None:
-            await self._run(lambda db: db.execute(INSERT, values))
+            await self._run(lambda db: db.execute(INSERT, values), writes=True)
             return True
         organization_id = customer["organization_id"]
 
@@ -86,7 +89,7 @@ class SqliteStore:
                 db.execute(INSERT, values)
                 return True
 
-        return await self._run(insert_holding_key)
+        return await self._run(insert_holding_key, writes=True)
 
     async def claim_key(
         self,
@@ -108,7 +111,7 @@ class SqliteStore:
                 db.execute(CLAIM_KEY, (organization_id, key, request_hash, now, lease_until))
                 return KeyClaim(claimed=True)
 
-        return await self._run(claim)
+        return await self._run(claim, writes=True)
 
     async def release_key(self, organization_id: str, key: str) -> None:
         await self._run(
@@ -116,14 +119,16 @@ class SqliteStore:
                 "DELETE FROM idempotency_keys "
                 "WHERE organization_id = ? AND key = ? AND response IS NULL",
                 (organization_id, key),
-            )
+            ),
+            writes=True,
         )
 
     async def purge_keys(self, created_before: str) -> None:
         await self._run(
             lambda db: db.execute(
                 "DELETE FROM idempotency_keys WHERE created_at < ?", (created_before,)
-            )
+            ),
+            writes=True,
         )
 
     async def fetch(self, organization_id: str, customer_id: str) -> StoredCustomer | None:
@@ -157,7 +162,7 @@ class SqliteStore:
                 ).fetchone()
                 return _stored(row)
 
-        return await self._run(write)
+        return await self._run(write, writes=True)
 
     async def list_page(
         self, organization_id: str, limit: int, after: Position | None, search: str
@@ -194,15 +199,17 @@ class SqliteStore:
         await self._run(lambda db: db.execute("SELECT 1 FROM customers LIMIT 1").fetchall())
 
     async def close(self) -> None:
+        self._writer.shutdown(wait=True)
         self._executor.shutdown(wait=True)
         with self._lock:
             for connection in self._connections:
                 connection.close()
             self._connections.clear()
 
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def _run(self, work: Callable[[sqlite3.Connection], T], *, writes: bool = False) -> T:
+        executor = self._writer if writes else self._executor
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._work, work, time.monotonic())
+        return await loop.run_in_executor(executor, self._work, work, time.monotonic())
 
     def _work(self, work: Callable[[sqlite3.Connection], T], queued_at: float) -> T:
         # Behind a long lock every thread is busy waiting, and requests queue for a thread:
