@@ -6,7 +6,6 @@ and no database needs wiping between them.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from expensicat.config import Settings
 from expensicat.db.migrate import upgrade
 from tests.support.pgbouncer import PgBouncer, find_pgbouncer
 from tests.support.postgres import PostgresServer, find_bindir
+from tests.support.required import required
 from tests.support.tokens import TEST_SECRET, bearer, session_token
 
 BACKENDS = ["sqlite", "postgres", "pgbouncer"]
@@ -28,12 +28,7 @@ BACKENDS = ["sqlite", "postgres", "pgbouncer"]
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    bindir = find_bindir()
-    if bindir is None:
-        message = "PostgreSQL server binaries not found (set PG_BINDIR)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    bindir = required(find_bindir(), "PostgreSQL server binaries not found (set PG_BINDIR)")
     server = PostgresServer(bindir)
     server.init()
     server.start()
@@ -50,12 +45,7 @@ def postgres_url(postgres_server: PostgresServer) -> str:
 @pytest.fixture(scope="session")
 def pgbouncer_url(postgres_server: PostgresServer, postgres_url: str) -> Iterator[str]:
     """The test database through PgBouncer in transaction pooling mode."""
-    binary = find_pgbouncer()
-    if binary is None:
-        message = "pgbouncer not found (apt-get install pgbouncer)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    binary = required(find_pgbouncer(), "pgbouncer not found (apt-get install pgbouncer)")
     bouncer = PgBouncer(binary, postgres_server.port)
     bouncer.start()
     yield bouncer.url(postgres_url.rpartition("/")[2])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx2
@@ -18,8 +19,9 @@ from expensicat.cli import main
 from expensicat.config import Settings
 from expensicat.db.migrate import MIGRATIONS, sqlalchemy_url, upgrade
 from tests.support.apps import serving
-from tests.support.cli import environment, overrides, run, served
+from tests.support.cli import environment, overrides, run
 from tests.support.contract import CUSTOMERS, assert_customer, customer_url
+from tests.support.server import CLEAN_EXIT, STOP_SECONDS, ApiServer
 from tests.support.tokens import TEST_SECRET, bearer
 
 
@@ -28,6 +30,20 @@ def token_create(*args: str, **settings: str) -> str:
     result = CliRunner().invoke(main, ["token", "create", *args], env=overrides(**settings))
     assert result.exit_code == 0, result.output
     return result.output.strip()
+
+
+def serve_in(cwd: Path, settings: Mapping[str, str] | None = None) -> ApiServer:
+    """`expensicat serve` started in `cwd`, logging at INFO so that its shutdown shows."""
+    env = {"log_level": "INFO", **(settings or {})}
+    return ApiServer(cwd / "serve.log", env=env, cwd=cwd)
+
+
+def stop_cleanly(server: ApiServer) -> None:
+    """SIGTERM, as a service manager sends; the server must finish its shutdown and exit
+    with a status a service manager counts as a clean stop."""
+    server.terminate()
+    assert server.wait(STOP_SECONDS) in CLEAN_EXIT, server.output()
+    assert "Application shutdown complete" in server.output()
 
 
 def unverified_claims(token: str) -> dict[str, object]:
@@ -126,25 +142,23 @@ class TestServe:
     ) -> None:
         env = environment(**fresh_database)
 
-        with served(env, tmp_path) as server:
+        with serve_in(tmp_path, fresh_database) as server:
             minted = run(
                 "token", "create", "--org", "org-cli", "--user", "u", env=env, cwd=tmp_path
             )
             assert minted.returncode == 0, minted.stderr
-            with httpx2.Client(
-                base_url=server.base_url, headers=bearer(minted.stdout.strip())
-            ) as http:
+            with httpx2.Client(base_url=server.url, headers=bearer(minted.stdout.strip())) as http:
                 created = http.post(CUSTOMERS, json={"name": "Acme"})
                 fetched = http.get(customer_url(created.json()["data"]["id"]))
             assert created.status_code == 201
             assert fetched.json() == created.json()
             assert_customer(fetched.json()["data"])
-            server.stop()
+            stop_cleanly(server)
 
     def test_with_no_configuration_keeps_its_data_and_secret_in_data(self, tmp_path: Path) -> None:
-        with served(environment(), tmp_path) as server:
-            assert httpx2.get(f"{server.base_url}/readyz").json() == {"status": "ready"}
-            server.stop()
+        with serve_in(tmp_path) as server:
+            assert httpx2.get(f"{server.url}/readyz").json() == {"status": "ready"}
+            stop_cleanly(server)
 
         assert (tmp_path / "data" / "expensicat.db").is_file()
         secret = tmp_path / "data" / "session-secret"

@@ -220,14 +220,14 @@ def served(
     backend_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiServer]:
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with ApiServer(backend_settings, log, workers=2) as server:
+    with ApiServer(log, "--no-migrate", settings=backend_settings, workers=2) as server:
         yield server
 
 
 @pytest.mark.slow
 def test_organizations_under_load_see_only_their_own_customers(served: ApiServer) -> None:
     started = time.monotonic()
-    run = asyncio.run(asyncio.wait_for(load(served.base_url), TIMEOUT_SECONDS))
+    run = asyncio.run(asyncio.wait_for(load(served.url), TIMEOUT_SECONDS))
     elapsed = time.monotonic() - started
     requests = sum(run.statuses.values())
     summary = (

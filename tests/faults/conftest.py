@@ -3,12 +3,11 @@ real app on whatever database URL a test points it at."""
 
 from __future__ import annotations
 
-import os
 import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -24,6 +23,9 @@ from expensicat.db.migrate import upgrade
 from expensicat.db.postgres import RELEASE_GRACE_SECONDS
 from tests.conftest import Api, make_settings
 from tests.support.postgres import PostgresServer, find_bindir
+from tests.support.required import required
+from tests.support.server import ApiServer
+from tests.support.tokens import TEST_SECRET
 
 T = TypeVar("T")
 
@@ -44,12 +46,7 @@ ANSWER_BOUND_SECONDS = answer_bound()
 def crash_server() -> Iterator[PostgresServer]:
     """A PostgreSQL server of the fault tests' own, durable (fsync on) like production,
     which they kill and restart without disturbing the server every other test shares."""
-    bindir = find_bindir()
-    if bindir is None:
-        message = "PostgreSQL server binaries not found (set PG_BINDIR)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    bindir = required(find_bindir(), "PostgreSQL server binaries not found (set PG_BINDIR)")
     server = PostgresServer(bindir, fsync=True)
     server.init()
     server.start()
@@ -91,6 +88,14 @@ def accepts_connections(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(1)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def service_on(
+    database_url: str, data_dir: Path, env: Mapping[str, str] | None = None, workers: int = 1
+) -> ApiServer:
+    """`expensicat serve` on this database, with its data and its log in `data_dir`."""
+    own = {"database_url": database_url, "data_dir": str(data_dir), "session_secret": TEST_SECRET}
+    return ApiServer(data_dir / "serve.log", env={**own, **(env or {})}, workers=workers)
 
 
 ServeApp = Callable[..., AbstractContextManager[Api]]

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import TIMEOUT_SECONDS
+from tests.faults.conftest import TIMEOUT_SECONDS, service_on
 from tests.faults.load import CreateLoad, Outcome, assert_acknowledged_are_stored, stored_customers
-from tests.faults.service import Service
 from tests.support.postgres import PostgresServer
+from tests.support.server import ApiServer
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +24,7 @@ PHASE_SECONDS = 30
 HANG_SECONDS = 5.0
 
 
-async def crash_under_load(service: Service, server: PostgresServer, org: str) -> list[Outcome]:
+async def crash_under_load(service: ApiServer, server: PostgresServer, org: str) -> list[Outcome]:
     """Create, crash the database mid-load, keep creating through the outage, restart it,
     and go on until the service has acknowledged plenty more."""
     async with CreateLoad(service.url, org) as load:
@@ -42,8 +42,8 @@ class TestDatabaseCrashUnderLoad:
         self, crashable: PostgresServer, tmp_path: Path
     ) -> None:
         org = f"org-{uuid.uuid4().hex[:12]}"
-        timeout_ms = str(int(TIMEOUT_SECONDS * 1000))
-        with Service(crashable.url("faults"), tmp_path, statement_timeout_ms=timeout_ms) as service:
+        timeout = {"statement_timeout_ms": str(int(TIMEOUT_SECONDS * 1000))}
+        with service_on(crashable.url("faults"), tmp_path, timeout) as service:
             outcomes = asyncio.run(crash_under_load(service, crashable, org))
             # The same process served before, during and after: it recovered by itself.
             assert service.running()

@@ -4,7 +4,6 @@ taken finish with their 2xx, writes nothing by halves, and exits cleanly."""
 from __future__ import annotations
 
 import asyncio
-import signal
 import socket
 import sqlite3
 import time
@@ -19,9 +18,9 @@ import httpx
 import psycopg
 import pytest
 
-from tests.faults.conftest import row_locked, sqlite_write_locked, waiting_statements
+from tests.faults.conftest import row_locked, service_on, sqlite_write_locked, waiting_statements
 from tests.faults.load import CreateLoad, Outcome, assert_acknowledged_are_stored, stored_customers
-from tests.faults.service import Service
+from tests.support.server import CLEAN_EXIT, ApiServer
 from tests.support.tokens import bearer, session_token
 
 pytestmark = pytest.mark.slow
@@ -29,15 +28,11 @@ pytestmark = pytest.mark.slow
 Background = Callable[[Callable[[], Any]], Future[Any]]
 IN_FLIGHT = 4
 EXIT_SECONDS = 15
-# A clean stop: uvicorn finishes its graceful shutdown, then re-raises the SIGTERM it caught
-# so that a supervisor sees the usual "terminated by SIGTERM" (143); the supervisor of several
-# workers exits 0.
-CLEAN_EXIT = {0, -signal.SIGTERM}
 # In-flight requests here wait on a lock the test holds; they must not time out meanwhile.
 PATIENT = {"statement_timeout_ms": "15000"}
 
 
-def client(service: Service, org: str) -> httpx.Client:
+def client(service: ApiServer, org: str) -> httpx.Client:
     return httpx.Client(base_url=service.url, headers=bearer(session_token(org)), timeout=20)
 
 
@@ -65,7 +60,7 @@ def requests_sent(count: int) -> tuple[Callable[[], bool], dict[str, Any]]:
     return (lambda: len(sent) >= count), {"trace": trace}
 
 
-def stop_and_check_in_flight(service: Service, in_flight: list[Future[httpx.Response]]) -> None:
+def stop_and_check_in_flight(service: ApiServer, in_flight: list[Future[httpx.Response]]) -> None:
     """SIGTERM while requests are in flight: new connections are refused at once, and the
     requests already taken are still being served."""
     service.terminate()
@@ -78,7 +73,10 @@ class TestInFlightRequests:
         self, shared_database: str, tmp_path: Path, background: Background
     ) -> None:
         org = f"org-{uuid.uuid4().hex[:12]}"
-        with Service(shared_database, tmp_path, **PATIENT) as service, client(service, org) as api:
+        with (
+            service_on(shared_database, tmp_path, PATIENT) as service,
+            client(service, org) as api,
+        ):
             customer = api.post("/api/v1/customers", json={"name": "Busy Ltd"}).json()["data"]
             url = f"/api/v1/customers/{customer['id']}"
             with row_locked(shared_database, customer["id"]):
@@ -107,7 +105,7 @@ class TestInFlightRequests:
         path = tmp_path / "expensicat.db"
         org = f"org-{uuid.uuid4().hex[:12]}"
         with (
-            Service(f"sqlite:///{path}", tmp_path, **PATIENT) as service,
+            service_on(f"sqlite:///{path}", tmp_path, PATIENT) as service,
             client(service, org) as api,
         ):
             all_sent, trace = requests_sent(IN_FLIGHT)
@@ -132,7 +130,7 @@ class TestInFlightRequests:
         assert names == {f"C{n}" for n in range(IN_FLIGHT)}
 
 
-async def stop_under_load(service: Service, org: str) -> tuple[list[Outcome], float]:
+async def stop_under_load(service: ApiServer, org: str) -> tuple[list[Outcome], float]:
     """SIGTERM in the middle of a create load; go on until the service refuses to connect."""
     async with CreateLoad(service.url, org) as load:
         await load.until(lambda: len(load.acknowledged()) >= 100, 30)
@@ -153,7 +151,7 @@ class TestShutdownUnderLoad:
             else request.getfixturevalue("shared_database")
         )
         org = f"org-{uuid.uuid4().hex[:12]}"
-        with Service(url, tmp_path) as service:
+        with service_on(url, tmp_path) as service:
             outcomes, stopped_at = asyncio.run(stop_under_load(service, org))
             assert service.wait(EXIT_SECONDS) in CLEAN_EXIT
         # Every request got its 201, except ones that found the service already gone.
@@ -162,7 +160,7 @@ class TestShutdownUnderLoad:
                 assert outcome.started + outcome.seconds >= stopped_at, outcome
             else:
                 assert outcome.status == 201, outcome.response.text
-        with Service(url, tmp_path) as service:
+        with service_on(url, tmp_path) as service:
             assert_acknowledged_are_stored(outcomes, stored_customers(service.url, org))
 
 
@@ -170,7 +168,7 @@ class TestWorkers:
     def test_several_workers_all_exit_on_sigterm(self, tmp_path: Path) -> None:
         org = f"org-{uuid.uuid4().hex[:12]}"
         database = f"sqlite:///{tmp_path / 'expensicat.db'}"
-        with Service(database, tmp_path, "--workers", "2") as service:
+        with service_on(database, tmp_path, workers=2) as service:
             with client(service, org) as api:
                 for n in range(10):
                     assert api.post("/api/v1/customers", json={"name": f"C{n}"}).status_code == 201

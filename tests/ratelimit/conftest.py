@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from expensicat.config import Settings
 from expensicat.db.migrate import upgrade
 from tests.conftest import Api, make_settings
 from tests.support.redis import RedisServer, find_redis_server
+from tests.support.required import required
 
 # Slow enough that a handful of requests never sees a token come back mid-test.
 PER_SECOND = 1
@@ -22,12 +22,9 @@ BURST = 5
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    executable = find_redis_server()
-    if executable is None:
-        message = "redis-server not found (apt-get install redis-server)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    executable = required(
+        find_redis_server(), "redis-server not found (apt-get install redis-server)"
+    )
     server = RedisServer(executable)
     server.start()
     yield server

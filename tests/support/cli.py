@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-
-import httpx2
-
-from tests.support.postgres import free_port
-
-STARTUP_SECONDS = 30
-SHUTDOWN_SECONDS = 15
 
 
 def expensicat() -> str:
@@ -48,54 +36,3 @@ def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProce
     return subprocess.run(
         [expensicat(), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
     )
-
-
-@dataclass(frozen=True)
-class Server:
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log: Path
-
-    def stop(self) -> None:
-        """SIGTERM, as a service manager sends; the server must finish its shutdown and exit.
-
-        uvicorn re-raises the signal once it has shut down, so that the exit status still
-        says SIGTERM; a service manager counts that as a clean stop, and so do we.
-        """
-        self.process.send_signal(signal.SIGTERM)
-        status = self.process.wait(timeout=SHUTDOWN_SECONDS)
-        assert status in (0, -signal.SIGTERM), self.log.read_text()
-        assert "Application shutdown complete" in self.log.read_text()
-
-
-@contextmanager
-def served(env: dict[str, str], cwd: Path) -> Iterator[Server]:
-    """`expensicat serve` on a free port, once it answers /healthz."""
-    port = free_port()
-    log_path = cwd / "serve.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [expensicat(), "serve", "--port", str(port)], env=env, cwd=cwd, stdout=log, stderr=log
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", log_path)
-    try:
-        _wait_until_healthy(server)
-        yield server
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_healthy(server: Server) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            status = server.process.returncode
-            raise AssertionError(f"serve exited with {status}:\n{server.log.read_text()}")
-        try:
-            if httpx2.get(f"{server.base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx2.TransportError:
-            time.sleep(0.1)
-    raise AssertionError(f"serve did not answer in {STARTUP_SECONDS}s:\n{server.log.read_text()}")

@@ -1,109 +1,144 @@
-"""The real `expensicat serve` in a subprocess on a free port, for tests that need a live server."""
+"""The real `expensicat serve` in a child process on a free port, started and stopped as an
+operator (or an orchestrator sending SIGTERM) would."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
 
 from expensicat.config import Settings
+from tests.support.cli import environment, expensicat
 from tests.support.postgres import free_port
 
-START_TIMEOUT_SECONDS = 30
-STOP_TIMEOUT_SECONDS = 15
+START_SECONDS = 30
+STOP_SECONDS = 15
+# A clean stop: uvicorn finishes its graceful shutdown, then re-raises the SIGTERM it caught
+# so that a supervisor sees the usual "terminated by SIGTERM" (143); the supervisor of several
+# workers exits 0.
+CLEAN_EXIT = frozenset({0, -signal.SIGTERM})
+# Tests that are not about budgets must never meet one, and a log line per request would only
+# slow a loaded machine down; a test overrides either by naming it.
+DEFAULTS = {"rate_limit_per_second": "0", "log_level": "WARNING"}
 
 
-def expensicat_command() -> str:
-    """The console script installed beside the running interpreter."""
-    beside = Path(sys.executable).with_name("expensicat")
-    found = str(beside) if beside.exists() else shutil.which("expensicat")
-    if found is None:
-        raise RuntimeError("the expensicat command is not installed")
-    return found
+def serve_env(settings: Settings | None, env: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without its EXPENSICAT_* settings, then DEFAULTS, then
+    `settings`, then `env` (each variable named without its EXPENSICAT_ prefix)."""
+    return environment(**{**DEFAULTS, **(_variables(settings) if settings else {}), **env})
 
 
-def server_env(settings: Settings) -> dict[str, str]:
-    """The environment that makes `expensicat serve` use these settings."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("EXPENSICAT_")}
-    env.update(
-        EXPENSICAT_DATABASE_URL=settings.database_url,
-        EXPENSICAT_DATA_DIR=str(settings.data_dir),
-        EXPENSICAT_DB_STATEMENT_CACHE=str(settings.db_statement_cache).lower(),
-        EXPENSICAT_DB_POOL_SIZE=str(settings.db_pool_size),
-        EXPENSICAT_LOG_LEVEL="WARNING",
-        EXPENSICAT_RATE_LIMIT_PER_SECOND=str(settings.rate_limit_per_second),
-        EXPENSICAT_RATE_LIMIT_BURST=str(settings.rate_limit_burst),
-    )
+def _variables(settings: Settings) -> dict[str, str]:
+    variables = {
+        "database_url": settings.database_url,
+        "data_dir": str(settings.data_dir),
+        "db_statement_cache": str(settings.db_statement_cache).lower(),
+        "db_pool_size": str(settings.db_pool_size),
+        "rate_limit_per_second": str(settings.rate_limit_per_second),
+        "rate_limit_burst": str(settings.rate_limit_burst),
+    }
     if settings.session_secret is not None:
-        env["EXPENSICAT_SESSION_SECRET"] = settings.session_secret
-    return env
+        variables["session_secret"] = settings.session_secret
+    return variables
 
 
 class ApiServer:
-    """One `expensicat serve` process (and its workers) in a process group of its own."""
+    """One `expensicat serve` and its workers, in a process group of its own.
 
-    def __init__(self, settings: Settings, log_path: Path, workers: int = 1) -> None:
-        self.settings = settings
+    `args` go to `expensicat serve` as they are (e.g. "--no-migrate"); its environment is
+    `serve_env(settings, env)`; its output goes to `log_path`.
+    """
+
+    def __init__(
+        self,
+        log_path: Path,
+        *args: str,
+        settings: Settings | None = None,
+        env: Mapping[str, str] | None = None,
+        workers: int = 1,
+        cwd: Path | None = None,
+    ) -> None:
         self.log_path = log_path
-        self.workers = workers
         self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._command = [expensicat(), "serve", "--port", str(self.port)]
+        self._command += ["--workers", str(workers), *args]
+        self._env = serve_env(settings, env or {})
+        self._cwd = cwd
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> ApiServer:
-        self.start()
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                self._command, env=self._env, cwd=self._cwd, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        self._wait_until_healthy()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def start(self) -> None:
-        command = [expensicat_command(), "serve", "--port", str(self.port)]
-        command += ["--workers", str(self.workers), "--no-migrate"]
-        with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                command,
-                env=server_env(self.settings),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._wait_until_ready()
+    @property
+    def pid(self) -> int:
+        return self._started().pid
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit status once the process has ended (minus the number of a signal that ended
+        it); None while it runs."""
+        return self._started().poll()
+
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def terminate(self) -> None:
+        """SIGTERM to the main process alone, as `docker stop`, systemd or Kubernetes send;
+        its workers must follow by themselves."""
+        os.kill(self.pid, signal.SIGTERM)
+
+    def wait(self, timeout: float) -> int:
+        return self._started().wait(timeout)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        """Ask for a graceful stop; kill the whole group if it does not come in time."""
+        """Whatever the test did, leave no process behind: SIGTERM to the whole group, then
+        SIGKILL to whatever is left of it when the time is up."""
         process = self._process
         if process is None:
             return
-        self._process = None
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
+        if process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+                os.killpg(process.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(STOP_SECONDS)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+    def _started(self) -> subprocess.Popen[bytes]:
+        assert self._process is not None, "expensicat serve was not started"
+        return self._process
 
-    def _wait_until_ready(self) -> None:
-        assert self._process is not None
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    def _wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"expensicat serve exited early:\n{self.log()}")
+            if not self.running():
+                self.stop()
+                raise RuntimeError(
+                    f"expensicat serve exited with {self.exit_code}:\n{self.output()}"
+                )
             with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return
-            time.sleep(0.1)
+            time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"expensicat serve did not become ready:\n{self.log()}")
+        raise RuntimeError(f"expensicat serve did not answer in {START_SECONDS}s:\n{self.output()}")
