@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import time
+import traceback
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,8 +49,15 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            error_log.exception("unhandled error in request %s", request_id)
+        except Exception as error:
+            # Where it failed, but not the error's message: a database error quotes the
+            # row it refused, and rows hold personal data.
+            error_log.error(
+                "unhandled %s in request %s, traceback (most recent call last):\n%s",
+                type(error).__name__,
+                request_id,
+                "".join(traceback.format_tb(error.__traceback__)).rstrip(),
+            )
             if not response_started:
                 await error_response(internal_error())(scope, receive, send_with_id)
         finally:

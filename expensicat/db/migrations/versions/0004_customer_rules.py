@@ -57,8 +57,10 @@ Column = Callable[[str], str]
 def rules(is_postgres: bool, column: Column) -> dict[str, str]:
     """Each rule's name and condition; `column` spells a column in the rule's context."""
     if is_postgres:
-        spaces = "||".join(f"chr({code})" for code in WHITESPACE)
-        trimmed = f"btrim({{}}, {spaces})"
+        # One constant (a Unicode escape literal), not a chain of chr() calls that every
+        # insert would have to fold again for each of the fifteen columns.
+        spaces = "".join(f"\\{code:04X}" for code in WHITESPACE)
+        trimmed = f"btrim({{}}, U&'{spaces}')"
     else:
         trimmed = f"trim({{}}, char({', '.join(map(str, WHITESPACE))}))"
     org = column("organization_id")
