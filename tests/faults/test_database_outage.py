@@ -81,24 +81,19 @@ class TestServerGone:
             for call in every_endpoint(api, "0190d5e4-0000-7000-8000-000000000000"):
                 assert_unavailable(call())
 
-    def test_killed_server_is_unavailable_then_served_again_after_restart(
-        self, serve_app: ServeApp, crashable: PostgresServer, background: Background
+    @pytest.mark.parametrize("outage", ["kill", "stop"])
+    def test_server_gone_is_unavailable_then_served_again_after_start(
+        self,
+        serve_app: ServeApp,
+        crashable: PostgresServer,
+        background: Background,
+        outage: str,
     ) -> None:
+        """Killed (as a crash would) or shut down: 503 while it is gone, served once back."""
         with serve_app(crashable.url("faults")) as api:
-            customer = api.create(name="Before the crash")
+            customer = api.create(name=f"Before the {outage}")
             fill_pool(api, background)
-            crashable.kill()
-            assert_all_unavailable(api, customer["id"], background)
-            crashable.start()
-            wait_until_served(api, customer["id"])
-
-    def test_server_shut_down_is_unavailable_then_served_again_after_start(
-        self, serve_app: ServeApp, crashable: PostgresServer, background: Background
-    ) -> None:
-        with serve_app(crashable.url("faults")) as api:
-            customer = api.create(name="Before the shutdown")
-            fill_pool(api, background)
-            crashable.stop()
+            getattr(crashable, outage)()
             assert_all_unavailable(api, customer["id"], background)
             crashable.start()
             wait_until_served(api, customer["id"])
