@@ -1,6 +1,6 @@
 """The floor: the same server stack answering with a fixed JSON body and doing nothing else.
 
-Served by uvicorn with the options `expensicat serve` uses, it shows what the HTTP stack
+Served by the server `expensicat serve` runs, with the same options, it shows what the HTTP stack
 alone costs on this machine, so every service figure can be read as a ratio to it.
 """
 
@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from expensicat import server
 
 PATH = "/floor"
 
@@ -56,14 +57,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    uvicorn.run(
+    server.run(
         "bench.floor:app",
         host="127.0.0.1",
         port=args.port,
         workers=args.workers,
-        access_log=False,
-        log_config=None,
-        server_header=False,
+        factory=False,
+        log_level="WARNING",
     )
 
 

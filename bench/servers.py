@@ -14,6 +14,7 @@ import httpx
 
 from bench.databases import BenchError
 from tests.support.postgres import free_port
+from tests.support.processes import children
 
 START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 30
@@ -21,7 +22,7 @@ BIN = Path(sys.executable).parent
 
 
 class Server:
-    """One uvicorn process tree; `with` starts it and waits until it answers."""
+    """One server process and its workers; `with` starts it and waits until it answers."""
 
     def __init__(
         self, name: str, argv: list[str], env: dict[str, str], ready_path: str, log: Path
@@ -60,10 +61,9 @@ class Server:
         self.stop()
 
     def worker_pids(self) -> list[int]:
-        """The worker processes; uvicorn serves in the main process when there is one."""
+        """The worker processes: the main process's children (granian forks them)."""
         assert self._process is not None
-        pid = self._process.pid
-        return [child for child in _children(pid) if _is_worker(child)] or [pid]
+        return children(self._process.pid)
 
     def worker_rss_mb(self) -> list[float]:
         return [_rss_mb(pid) for pid in self.worker_pids()]
@@ -109,29 +109,6 @@ def service(env: dict[str, str], workers: int, log: Path) -> Server:
 def floor(workers: int, log: Path) -> Server:
     argv = [sys.executable, "-m", "bench.floor", "--workers", str(workers)]
     return Server("static floor", argv, {}, "/floor", log)
-
-
-def _children(pid: int) -> list[int]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name is in parentheses and may hold spaces; the parent id follows it.
-        if int(stat.rpartition(")")[2].split()[1]) == pid:
-            children.append(int(entry.name))
-    return sorted(children)
-
-
-def _is_worker(pid: int) -> bool:
-    """A spawned worker, as opposed to multiprocessing's resource tracker."""
-    try:
-        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
 
 
 def _rss_mb(pid: int) -> float:

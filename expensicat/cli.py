@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import click
-import uvicorn
 
 from expensicat.auth.session import SessionTokens
 from expensicat.config import ConfigError, Settings
 from expensicat.db.migrate import upgrade
 from expensicat.logs import configure_logging
-
-GRACEFUL_SHUTDOWN_SECONDS = 30
+from expensicat.server import run
 
 
 def load_settings() -> Settings:
@@ -45,16 +43,13 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
         settings.resolve_session_secret()
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
-    uvicorn.run(
+    run(
         "expensicat.api.app:create_app_from_env",
-        factory=True,
         host=host,
         port=port,
         workers=workers,
-        access_log=False,
-        log_config=None,
-        server_header=False,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        factory=True,
+        log_level=settings.log_level,
     )
 
 

@@ -42,7 +42,7 @@ def stop_cleanly(server: ApiServer) -> None:
     """SIGTERM, as a service manager sends; the server must finish its shutdown and exit
     with a status a service manager counts as a clean stop."""
     server.terminate()
-    assert server.wait(STOP_SECONDS) in CLEAN_EXIT, server.output()
+    assert server.wait(STOP_SECONDS) == CLEAN_EXIT, server.output()
     assert "Application shutdown complete" in server.output()
 
 

@@ -60,6 +60,7 @@ def create_app(settings: Settings) -> Starlette:
         housekeeping = asyncio.create_task(_forget_expired_keys(app.state.services.customers))
         # Everything loaded so far lives as long as the process: keep the collector off it.
         gc.freeze()
+        logger.info("Application startup complete")
         try:
             yield
         finally:
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> Starlette:
             await store.close()
             if limiter is not None:
                 await limiter.close()
+            logger.info("Application shutdown complete")
 
     return Starlette(
         routes=[*routes, *docs_routes()],

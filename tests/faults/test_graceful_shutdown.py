@@ -4,6 +4,8 @@ taken finish with their 2xx, writes nothing by halves, and exits cleanly."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
 import sqlite3
 import time
@@ -20,6 +22,7 @@ import pytest
 
 from tests.faults.conftest import row_locked, service_on, sqlite_write_locked, waiting_statements
 from tests.faults.load import CreateLoad, Outcome, assert_acknowledged_are_stored, stored_customers
+from tests.support.processes import alive, children
 from tests.support.server import CLEAN_EXIT, ApiServer
 from tests.support.tokens import bearer, session_token
 
@@ -90,7 +93,7 @@ class TestInFlightRequests:
                 stop_and_check_in_flight(service, in_flight)
             responses = [future.result(timeout=20) for future in in_flight]
             assert [response.status_code for response in responses] == [200] * IN_FLIGHT
-            assert service.wait(EXIT_SECONDS) in CLEAN_EXIT
+            assert service.wait(EXIT_SECONDS) == CLEAN_EXIT
         with psycopg.connect(shared_database) as db:
             row = db.execute(
                 "SELECT version, notes FROM customers WHERE id = %s", (customer["id"],)
@@ -123,7 +126,7 @@ class TestInFlightRequests:
                 stop_and_check_in_flight(service, in_flight)
             responses = [future.result(timeout=20) for future in in_flight]
             assert [response.status_code for response in responses] == [201] * IN_FLIGHT
-            assert service.wait(EXIT_SECONDS) in CLEAN_EXIT
+            assert service.wait(EXIT_SECONDS) == CLEAN_EXIT
         db = sqlite3.connect(path)
         names = {name for (name,) in db.execute("SELECT name FROM customers")}
         db.close()
@@ -153,7 +156,7 @@ class TestShutdownUnderLoad:
         org = f"org-{uuid.uuid4().hex[:12]}"
         with service_on(url, tmp_path) as service:
             outcomes, stopped_at = asyncio.run(stop_under_load(service, org))
-            assert service.wait(EXIT_SECONDS) in CLEAN_EXIT
+            assert service.wait(EXIT_SECONDS) == CLEAN_EXIT
         # Every request got its 201, except ones that found the service already gone.
         for outcome in outcomes:
             if outcome.response is None:
@@ -175,24 +178,28 @@ class TestWorkers:
             workers = children(service.pid)
             assert len(workers) >= 2
             service.terminate()
-            assert service.wait(EXIT_SECONDS) in CLEAN_EXIT
+            assert service.wait(EXIT_SECONDS) == CLEAN_EXIT
             wait_until(lambda: not any(alive(pid) for pid in workers), 5, "workers left behind")
             assert refuses_connections(service.port)
 
+    def test_a_worker_that_dies_is_replaced_and_the_service_answers_on(
+        self, tmp_path: Path
+    ) -> None:
+        org = f"org-{uuid.uuid4().hex[:12]}"
+        database = f"sqlite:///{tmp_path / 'expensicat.db'}"
+        with service_on(database, tmp_path, workers=2) as service, client(service, org) as api:
+            workers = children(service.pid)
+            assert len(workers) == 2
+            os.kill(workers[0], signal.SIGKILL)
 
-def children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+            wait_until(
+                lambda: len(replaced := children(service.pid)) == 2 and workers[0] not in replaced,
+                15,
+                "the dead worker was not replaced",
+            )
+            assert service.running()
+            statuses = {
+                api.post("/api/v1/customers", json={"name": f"After {n}"}).status_code
+                for n in range(20)
+            }
+            assert statuses == {201}

@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.support.processes import alive, children
+
 
 def find_bindir() -> Path | None:
     """The PostgreSQL server binaries: from PG_BINDIR, pg_config, or the Debian layout."""
@@ -81,7 +83,7 @@ class PostgresServer:
             return
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGSTOP)  # no new backend is forked while we find the rest
-        victims = [pid, *_children(pid)]
+        victims = [pid, *children(pid)]
         for victim in victims:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(victim, signal.SIGKILL)
@@ -115,28 +117,10 @@ class PostgresServer:
         )
 
 
-def _children(pid: int) -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            # The fields after the parenthesised command name: state, then the parent's pid.
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                children.append(int(stat.parent.name))
-    return children
-
-
 def _wait_until_gone(pids: list[int], timeout: float = 10) -> None:
     """Wait until each process has exited; an unreaped zombie counts as gone."""
     deadline = time.monotonic() + timeout
-    while any(_running(pid) for pid in pids):
+    while any(alive(pid) for pid in pids):
         if time.monotonic() > deadline:
             raise TimeoutError(f"PostgreSQL processes {pids} did not exit")
         time.sleep(0.02)
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
