@@ -20,6 +20,7 @@ class Options:
     load: Load
     workers: int
     steady: Pace
+    soak_minutes: int
 
     @property
     def huge_org(self) -> int:
@@ -54,13 +55,17 @@ def parse(argv: list[str], description: str) -> tuple[Options, list[str]]:
     parser.add_argument("--duration", type=int, help="seconds per scenario (default 10, quick 2)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--soak", type=int, default=0, metavar="MINUTES",
+        help="then serve mixed traffic this long, reading worker memory every minute",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     customers = args.customers or (20_000 if args.quick else 1_000_000)
     # One organization holds a tenth of everyone (a quarter in quick mode, to stay sizeable).
     big_org = customers // (4 if args.quick else 10)
     seconds = args.duration or (2 if args.quick else 10)
-    if customers < 1000 or args.connections < WRK_THREADS or seconds < 1:
-        parser.error("need at least 1,000 customers, 1 connection and 1 second")
+    if customers < 1000 or args.connections < WRK_THREADS or seconds < 1 or args.soak < 0:
+        parser.error("need at least 1,000 customers, 1 connection, 1 second and no negative soak")
     options = Options(
         quick=args.quick,
         customers=customers,
@@ -70,6 +75,7 @@ def parse(argv: list[str], description: str) -> tuple[Options, list[str]]:
         load=Load(seconds, args.connections, WRK_THREADS, warmup_seconds=1 if args.quick else 2),
         workers=args.workers,
         steady=Pace(STEADY_RATE, seconds, args.connections),
+        soak_minutes=args.soak,
     )
     backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
     return options, backends

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from bench.wrk import REQUEST_TIMEOUT_SECONDS, Measurement
 
 RSS_LIMIT_MB = 150
+# Memory a worker may gain between the soak's first minute and its last.
+SOAK_GROWTH_LIMIT_MB = 5
 DEPTH_LIMIT = 1.2
 SCALE_LIMIT = 2.0
 
@@ -120,4 +122,30 @@ def cost_note(
         f"{what} costs {cost:.2f}x {than} (p50 {milliseconds(measured.p50_ms)} vs "
         f"{milliseconds(baseline.p50_ms)} ms; limit {limit}x: "
         f"{verdict(cost, limit, measured, baseline)})"
+    )
+
+
+def combined(samples: list[Measurement]) -> Measurement:
+    """One figure for consecutive runs: totals, the median p50 and the worst p99."""
+    return Measurement(
+        requests=sum(sample.requests for sample in samples),
+        seconds=sum(sample.seconds for sample in samples),
+        p50_ms=sorted(sample.p50_ms for sample in samples)[len(samples) // 2],
+        p99_ms=max(sample.p99_ms for sample in samples),
+        errors=sum(sample.errors for sample in samples),
+        timeouts=sum(sample.timeouts for sample in samples),
+    )
+
+
+def soak_note(rss_by_minute: list[list[float]]) -> str:
+    """Each worker's memory minute by minute, and its growth after the first minute."""
+    workers = zip(*rss_by_minute, strict=True)
+    series = [" ".join(f"{mb:.0f}" for mb in worker) for worker in workers]
+    growth = max(
+        last - first for first, last in zip(rss_by_minute[0], rss_by_minute[-1], strict=True)
+    )
+    return (
+        f"soak: worker RSS each minute (MB): {' | '.join(series)}; most grown after the "
+        f"first minute: {growth:+.1f} MB (limit {SOAK_GROWTH_LIMIT_MB} MB: "
+        f"{verdict(growth, SOAK_GROWTH_LIMIT_MB)})"
     )

@@ -7,7 +7,7 @@ import random
 import secrets
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +23,9 @@ from bench.report import (
     SCALE_LIMIT,
     BackendReport,
     Row,
+    combined,
     cost_note,
+    soak_note,
     verdict,
 )
 from bench.servers import Server
@@ -47,6 +49,7 @@ def run_backend(kind: str, options: Options, folder: Path) -> BackendReport:
 
 
 STARTED = time.monotonic()
+SOAK_SAMPLE_SECONDS = 60
 
 
 def say(backend: str, message: str) -> None:
@@ -82,6 +85,8 @@ class Run:
             self._saturate(service, fixtures, floor, report)
             self._steady(service, fixtures, steady_floor, report)
             self._scale(service, fixtures, floor, report)
+            if self.options.soak_minutes:
+                self._soak(service, fixtures, floor, report)
             rss = service.worker_rss_mb()
         report.notes.append(
             "worker RSS after the run: "
@@ -208,6 +213,21 @@ class Run:
                 SCALE_LIMIT,
             )
         )
+
+    def _soak(
+        self, service: Server, fixtures: Fixtures, floor: wrk.Measurement, report: BackendReport
+    ) -> None:
+        """Mixed traffic for minutes on end: does any worker's memory keep growing?"""
+        minutes = self.options.soak_minutes
+        say(self.database.name, f"soak: {minutes} min of mixed traffic")
+        env = {"BENCH_TOKEN": fixtures.token, "BENCH_IDS": str(fixtures.ids_file)}
+        load = replace(self.options.load, seconds=SOAK_SAMPLE_SECONDS, warmup_seconds=0)
+        samples, rss = [], []
+        for _ in range(minutes):
+            samples.append(wrk.run("mixed.lua", service.base_url, load, env))
+            rss.append(service.worker_rss_mb())
+        report.rows.append(Row(f"mixed traffic, {minutes} min soak", combined(samples), floor))
+        report.notes.append(soak_note(rss))
 
     def _seed_huge_org(self, report: BackendReport) -> str:
         """Add the organization ten times the size of the big one; a token for it."""
