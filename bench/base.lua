@@ -18,6 +18,15 @@ function seed_random()
   math.randomseed(os.time() * 1000 + thread_number)
 end
 
+-- The customer ids of the file named by BENCH_IDS, one per line.
+function read_ids()
+  local ids = {}
+  for line in io.lines(os.getenv("BENCH_IDS")) do
+    ids[#ids + 1] = line
+  end
+  return ids
+end
+
 -- A latency percentile that counts requests slower than wrk's timeout (which wrk leaves
 -- out of its histogram) as the slowest of all; -1 when the percentile falls among them.
 local function percentile(summary, latency, share)

@@ -1,13 +1,11 @@
 -- Get one customer by id, picked at random from the file named by BENCH_IDS.
 dofile("base.lua")
 
-local ids = {}
+local ids
 
 function init(args)
   seed_random()
-  for line in io.lines(os.getenv("BENCH_IDS")) do
-    ids[#ids + 1] = line
-  end
+  ids = read_ids()
 end
 
 function request()
