@@ -61,6 +61,24 @@ FIND_KEY = (
     "SELECT request_hash, response FROM idempotency_keys WHERE organization_id = $1 AND key = $2"
 )
 
+# Qualified ORDER BY: the bare names would mean the formatted output columns, which no index
+# delivers in order, and every page would sort the whole organization.
+_PAGE_ORDER = "ORDER BY customers.created_at DESC, customers.id DESC"
+_LIST = f"SELECT {COLUMNS} FROM customers WHERE organization_id = $1"
+LIST_FIRST_PAGE = f"{_LIST} {_PAGE_ORDER} LIMIT $2"
+# A row comparison is an index bound; the equivalent OR form is only a filter.
+LIST_PAGE_AFTER = (
+    f"{_LIST} AND (created_at, id) < ($3::text::timestamptz, $4::uuid) {_PAGE_ORDER} LIMIT $2"
+)
+# search_customers (migration 0005) finds the page's ids, planned for this very term: the
+# trigram index for a rare term, the page order for a common one. This statement's own plan
+# is the same for every term, so it is prepared once and cached like any other.
+SEARCH_PAGE = (
+    f"SELECT {COLUMNS} FROM search_customers($1, $2, $3, $4::text::timestamptz, $5::uuid) "
+    "AS page (page_id) JOIN customers ON customers.organization_id = $1 "
+    f"AND customers.id = page.page_id {_PAGE_ORDER}"
+)
+
 FETCH = f"SELECT {COLUMNS}, version FROM customers WHERE organization_id = $1 AND id = $2::uuid"
 
 # Errors that mean the server is gone, refusing us or too slow, as opposed to a bad statement:
@@ -92,10 +110,9 @@ def is_unavailable(error: BaseException) -> bool:
 
 
 class PostgresStore:
-    def __init__(self, pool: asyncpg.Pool, timeout: float, plan_each_search: bool) -> None:
+    def __init__(self, pool: asyncpg.Pool, timeout: float) -> None:
         self._pool = pool
         self._timeout = timeout
-        self._plan_each_search = plan_each_search
 
     @classmethod
     async def connect(cls, settings: Settings) -> PostgresStore:
@@ -122,7 +139,7 @@ class PostgresStore:
             if is_unavailable(error):
                 raise unavailable(error) from error
             raise
-        return cls(pool, timeout, plan_each_search=settings.db_statement_cache)
+        return cls(pool, timeout)
 
     async def insert(
         self, customer: Customer, name_search: str, hold: KeyHold | None = None
@@ -203,40 +220,16 @@ class PostgresStore:
     async def list_page(
         self, organization_id: str, limit: int, after: Position | None, search: str
     ) -> list[Customer]:
-        conditions = ["organization_id = $1"]
-        args: list[Any] = [organization_id, limit]
-        if after is not None:
-            # A row comparison is an index bound; the equivalent OR form is only a filter.
-            args += [after.created_at, after.id]
-            conditions.append(
-                f"(created_at, id) < (${len(args) - 1}::text::timestamptz, ${len(args)}::uuid)"
-            )
-        order = "ORDER BY customers.created_at DESC, customers.id DESC"
+        after_key: list[str | None] = [] if after is None else [after.created_at, after.id]
         if search:
-            args.append(f"%{_escape_like(search)}%")
-            conditions.append(f"name_search LIKE ${len(args)}")
-        where = " AND ".join(conditions)
-        # Qualified ORDER BY: the bare names would mean the formatted output columns, which no
-        # index delivers in order, and every page would sort the whole organization.
-        sql = f"SELECT {COLUMNS} FROM customers WHERE {where} {order} LIMIT $2"
-        if search:
-            # Find the page's ids first, from the page-order index alone (it carries the folded
-            # name) or from the trigram index for rare terms, then fetch just those rows.
-            sql = (
-                f"SELECT {COLUMNS} FROM customers JOIN (SELECT id AS page_id FROM customers "
-                f"WHERE {where} {order} LIMIT $2) page "
-                f"ON customers.organization_id = $1 AND customers.id = page.page_id {order}"
-            )
+            sql = SEARCH_PAGE
+            pattern = f"%{_escape_like(search)}%"
+            args = [organization_id, pattern, limit, *(after_key or [None, None])]
+        else:
+            sql = LIST_FIRST_PAGE if after is None else LIST_PAGE_AFTER
+            args = [organization_id, limit, *after_key]
         async with self._connection() as connection:
-            if search and self._plan_each_search:
-                # A statement of its own, planned for this very term: a cached one may switch
-                # to a generic plan, blind to whether the term is rare (trigram index) or
-                # common (page order). Without the cache, statements are unnamed, and those
-                # are always planned with their values, as PgBouncer needs anyway.
-                statement = await connection.prepare(sql)
-                rows = await statement.fetch(*args)
-            else:
-                rows = await connection.fetch(sql, *args)
+            rows = await connection.fetch(sql, *args)
         return [dict(row) for row in rows]
 
     async def ping(self) -> None:

@@ -1,0 +1,181 @@
+"""Search on PostgreSQL through search_customers (migration 0005), on a real server.
+
+The statement that calls the function is prepared once per connection and soon runs a
+generic plan; the function must still plan each search for its own term (the trigram index
+for a rare one, the page order for a common one), and walking the pages with a cursor must
+find exactly the names that contain the term, newest first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import asyncpg
+import pytest
+from alembic import command
+from alembic.config import Config
+
+from expensicat.config import Settings
+from expensicat.customers.cursor import Position
+from expensicat.customers.fields import Customer
+from expensicat.db.migrate import MIGRATIONS, sqlalchemy_url, upgrade
+from expensicat.db.postgres import SEARCH_PAGE, PostgresStore
+from tests.conftest import make_settings
+from tests.support.postgres import PostgresServer
+
+ORG, OTHER_ORG = "org-search", "org-search-other"
+COMMON, RARE = uuid.uuid4().hex[:8], uuid.uuid4().hex[:8]
+SIZE = 20_000
+# Every other customer has the common term; five have the rare one, three of them created in
+# the same second, so that a page boundary falls between customers with equal timestamps.
+RARE_ROWS = (1500, 1501, 1502, 4000, SIZE)
+COMMON_ROWS = sum(1 for n in range(2, SIZE + 1, 2) if n not in RARE_ROWS)
+SEED = """
+INSERT INTO customers (organization_id, id, name, name_search, created_at, updated_at)
+SELECT $1, gen_random_uuid(), name, lower(name), created_at, created_at
+FROM (
+    SELECT CASE WHEN n = ANY($4::int[]) THEN 'Rare ' || $3 || ' No ' || n
+                WHEN n % 2 = 0 THEN 'Common ' || $2 || ' No ' || n
+                ELSE 'Other No ' || n END AS name,
+           timestamptz '2026-01-01 00:00:00Z' + (n / 3) * interval '1 second' AS created_at
+    FROM generate_series(1, $5::int) AS n
+) AS generated
+"""
+EXPECTED = """
+SELECT id::text FROM customers WHERE organization_id = $1 AND strpos(name_search, $2) > 0
+ORDER BY created_at DESC, id DESC
+"""
+FUNCTION_EXISTS = "SELECT count(*) FROM pg_proc WHERE proname = 'search_customers'"
+
+
+def migrated_database(server: PostgresServer, name: str, data_dir: Path) -> Settings:
+    server.create_database(name)
+    settings = make_settings(server.url(name), data_dir)
+    upgrade(settings)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def seeded(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A database of its own, so the planner's statistics describe just these customers."""
+    settings = migrated_database(
+        postgres_server, "expensicat_search", tmp_path_factory.mktemp("search")
+    )
+
+    async def seed() -> None:
+        connection = await asyncpg.connect(settings.database_url)
+        try:
+            for org, size in ((ORG, SIZE), (OTHER_ORG, SIZE)):
+                await connection.execute(SEED, org, COMMON, RARE, list(RARE_ROWS), size)
+            await connection.execute("ANALYZE customers")
+        finally:
+            await connection.close()
+
+    asyncio.run(seed())
+    return settings
+
+
+async def search_plans(url: str, searches: list[tuple[str, Position | None]]) -> list[str]:
+    """The plan of the query inside the function for each search, run in this order on one
+    connection that caches statements as the service's do, as auto_explain reports them."""
+    connection = await asyncpg.connect(url)
+    reports: list[str] = []
+    connection.add_log_listener(lambda _, message: reports.append(message.message))
+    try:
+        await connection.execute(
+            "LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; "
+            "SET auto_explain.log_nested_statements = on; SET auto_explain.log_level = notice"
+        )
+        for term, after in searches:
+            key = [None, None] if after is None else [after.created_at, after.id]
+            await connection.fetch(SEARCH_PAGE, ORG, f"%{term}%", 21, *key)
+        generic_runs = await connection.fetchval(
+            "SELECT generic_plans FROM pg_prepared_statements WHERE statement = $1", SEARCH_PAGE
+        )
+        await asyncio.sleep(0.1)  # notices reach the listener through the event loop
+    finally:
+        await connection.close()
+    assert generic_runs > 0, "the calling statement never ran a cached generic plan"
+    return [report for report in reports if "Query Text: SELECT id FROM customers" in report]
+
+
+async def walk(settings: Settings, term: str, limit: int) -> list[Customer]:
+    store = await PostgresStore.connect(settings)
+    try:
+        customers: list[Customer] = []
+        after = None
+        while True:
+            page = await store.list_page(ORG, limit, after, term)
+            customers += page
+            if len(page) < limit:
+                return customers
+            after = Position(page[-1]["created_at"], page[-1]["id"])
+    finally:
+        await store.close()
+
+
+async def expected_ids(url: str, term: str) -> list[str]:
+    connection = await asyncpg.connect(url)
+    try:
+        return [row[0] for row in await connection.fetch(EXPECTED, ORG, term)]
+    finally:
+        await connection.close()
+
+
+class TestSearchFunction:
+    def test_each_search_is_planned_for_its_term_however_often_the_statement_ran(
+        self, seeded: Settings
+    ) -> None:
+        after = Position("2026-01-01T00:30:00.000000Z", "ffffffff-ffff-7fff-bfff-ffffffffffff")
+        # Rare terms first: a plan cached for the query inside would turn generic after five
+        # runs, and that plan walks the page order whatever the term.
+        terms = [RARE] * 6 + [COMMON, RARE] * 3
+        searches = [(term, position) for position in (None, after) for term in terms]
+        plans = asyncio.run(search_plans(seeded.database_url, searches))
+
+        assert len(plans) == len(searches)
+        for (term, _), plan in zip(searches, plans, strict=True):
+            uses_trigrams = "customers_name_trigrams" in plan
+            walks_page_order = "customers_page_order" in plan
+            assert (uses_trigrams, walks_page_order) == (term == RARE, term == COMMON), plan
+
+    @pytest.mark.parametrize(
+        ("term", "limit", "count"), [(COMMON, 100, COMMON_ROWS), (RARE, 2, len(RARE_ROWS))]
+    )
+    def test_pages_walked_with_a_cursor_hold_exactly_the_matching_names(
+        self, seeded: Settings, term: str, limit: int, count: int
+    ) -> None:
+        found = asyncio.run(walk(seeded, term, limit))
+
+        assert [customer["id"] for customer in found] == asyncio.run(
+            expected_ids(seeded.database_url, term)
+        )
+        assert all(term in customer["name"].lower() for customer in found)
+        assert {customer["organization_id"] for customer in found} == {ORG}
+        assert len(found) == count
+
+
+class TestSearchMigration:
+    def test_downgrading_removes_the_function_and_upgrading_brings_it_back(
+        self, postgres_server: PostgresServer, tmp_path: Path
+    ) -> None:
+        settings = migrated_database(postgres_server, "expensicat_downgrade", tmp_path)
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.set_main_option("sqlalchemy.url", sqlalchemy_url(settings.database_url))
+
+        async def functions() -> int:
+            connection = await asyncpg.connect(settings.database_url)
+            try:
+                count: int = await connection.fetchval(FUNCTION_EXISTS)
+                return count
+            finally:
+                await connection.close()
+
+        assert asyncio.run(functions()) == 1
+        command.downgrade(config, "0004")
+        assert asyncio.run(functions()) == 0
+        command.upgrade(config, "head")
+        assert asyncio.run(functions()) == 1
