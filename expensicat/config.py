@@ -57,7 +57,7 @@ class Settings:
             oauth2_issuer=get("OAUTH2_ISSUER"),
             oauth2_audience=get("OAUTH2_AUDIENCE"),
             max_body_bytes=_positive_int("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), 65536),
-            db_pool_size=_positive_int("DB_POOL_SIZE", get("DB_POOL_SIZE"), 10),
+            db_pool_size=_positive_int("DB_POOL_SIZE", get("DB_POOL_SIZE"), 4),
             db_statement_cache=_flag("DB_STATEMENT_CACHE", get("DB_STATEMENT_CACHE"), True),
             statement_timeout_ms=_positive_int(
                 "STATEMENT_TIMEOUT_MS", get("STATEMENT_TIMEOUT_MS"), 5000
