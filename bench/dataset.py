@@ -22,6 +22,8 @@ COLUMNS: tuple[str, ...] = (*PUBLIC_FIELDS, "name_search")
 API_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 BIG_ORG = "org-bench-big"
 HUGE_ORG = "org-bench-huge"
+# Creates go to an organization of their own, so that the big one keeps its seeded names.
+WRITES_ORG = "org-bench-writes"
 SEARCH_TERM = "acm"
 
 # Roughly one customer in a hundred is an Acme lookalike, so `q=acm` finds a realistic few.

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from bench.databases import BenchError
-from bench.dataset import SEARCH_TERM
+from bench.dataset import SEARCH_TERM, WRITES_ORG
 from expensicat.api.app import _derive_key
 from expensicat.auth.session import SessionTokens
 from expensicat.customers.cursor import CursorSigner, Position
@@ -26,6 +26,7 @@ TOKEN_TTL_SECONDS = 6 * 3600
 @dataclass(frozen=True, slots=True)
 class Fixtures:
     token: str
+    writer_token: str
     ids_file: Path
     ids: list[str]
     # A cursor that resumes the list after `depth` customers, and the id it must show first.
@@ -51,6 +52,7 @@ def prepare(
     cursor = signer.encode(Position(created_at, last_id), organization_id, "")
     return Fixtures(
         token=session_token(secret, organization_id),
+        writer_token=session_token(secret, WRITES_ORG),
         ids_file=ids_file,
         ids=ids,
         deep_cursor=cursor,
@@ -75,7 +77,8 @@ def check(base_url: str, fixtures: Fixtures) -> None:
         )
         deep = _json(client.get(API, params={"cursor": fixtures.deep_cursor}), 200)
         _expect(deep["data"][0]["id"] == fixtures.deep_first_id, "the deep page starts wrong")
-        _json(client.post(API, json={"name": "Acme Preflight GmbH"}), 201)
+        writer = {"Authorization": f"Bearer {fixtures.writer_token}"}
+        _json(client.post(API, json={"name": "Acme Preflight GmbH"}, headers=writer), 201)
 
 
 def _json(response: httpx.Response, status: int) -> dict[str, Any]:

@@ -37,6 +37,7 @@ class Scenario:
     label: str
     script: str
     path: str
+    writes: bool = False
 
 
 def run_backend(kind: str, options: Options, folder: Path) -> BackendReport:
@@ -148,16 +149,17 @@ class Run:
                 "base.lua",
                 f"{API}?cursor={fixtures.deep_cursor}",
             ),
-            Scenario("create", "create", "create.lua", API),
+            Scenario("create", "create", "create.lua", API, writes=True),
         ]
 
     def _saturate(
         self, service: Server, fixtures: Fixtures, floor: wrk.Measurement, report: BackendReport
     ) -> None:
-        env = {"BENCH_TOKEN": fixtures.token, "BENCH_IDS": str(fixtures.ids_file)}
         by_key = {}
         for scenario in self._scenarios(fixtures):
             say(self.database.name, f"saturating: {scenario.label}")
+            token = fixtures.writer_token if scenario.writes else fixtures.token
+            env = {"BENCH_TOKEN": token, "BENCH_IDS": str(fixtures.ids_file)}
             measured = wrk.run(
                 scenario.script, service.base_url + scenario.path, self.options.load, env
             )
