@@ -1,8 +1,11 @@
 """The customer store on an embedded SQLite file.
 
-sqlite3 calls block, so they run on a small thread pool, each thread with its own
-connection. WAL mode (set by the migrations) lets every worker process read while one
-writes; a busy writer is waited for up to the statement timeout.
+sqlite3 calls block. A read that stays small (a lookup, a page) runs on the event loop's
+own connection, which costs less than handing it to a thread; one that outgrows a budget
+of steps, or would wait for a lock, is abandoned and run again on a small thread pool,
+each thread with its own connection. Writes queue for one writer thread. WAL mode (set by
+the migrations) lets every worker process read while one writes; a busy writer is waited
+for up to the statement timeout, which also bounds every read on a thread.
 """
 
 from __future__ import annotations
@@ -21,15 +24,22 @@ from typing import Any, TypeVar
 from expensicat.customers.cursor import Position
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer
 from expensicat.customers.store import KeyClaim, KeyHold, StoredCustomer
-from expensicat.db.errors import unavailable
+from expensicat.db.errors import DatabaseUnavailable, unavailable
+from expensicat.db.sqlite_search import (
+    COLUMNS,
+    FEW_MATCHES,
+    RARE_MATCHES,
+    PageQuery,
+    Verdicts,
+    few_names,
+)
 
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
-# Trigrams need three characters; shorter terms are matched by scanning the page order.
-_MIN_INDEXED_SEARCH = 3
-# Fewer names than this containing a term (over all organizations) make it rare.
-_RARE_MATCHES = 1000
-
-COLUMNS = ", ".join(PUBLIC_FIELDS)
+# How far a read may go on the event loop, in SQLite VM steps: a lookup or a page takes a
+# few hundred to a few tens of thousands, this many take a few milliseconds. Progress
+# handlers look at the budget, and at the clock on threads, once per thousand steps.
+INLINE_STEPS = 100_000
+_STEPS_PER_CHECK = 1000
 INSERT_FIELDS = (*PUBLIC_FIELDS, "name_search")
 INSERT = (
     f"INSERT INTO customers ({', '.join(INSERT_FIELDS)}) "
@@ -59,9 +69,18 @@ T = TypeVar("T")
 
 
 class SqliteStore:
-    def __init__(self, path: Path, timeout: float = 5.0, threads: int = 4) -> None:
+    def __init__(
+        self,
+        path: Path,
+        timeout: float = 5.0,
+        threads: int = 4,
+        inline_steps: int = INLINE_STEPS,
+        verdicts: Verdicts | None = None,
+    ) -> None:
         self._path = path
         self._timeout = timeout
+        self._inline_checks = max(inline_steps // _STEPS_PER_CHECK, 1)
+        self._verdicts = verdicts or Verdicts()
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sqlite")
         # SQLite takes one writer at a time: a process's writes queue here, in order, rather
         # than in SQLite's busy handler, whose growing sleeps make the slowest write wait long.
@@ -132,7 +151,7 @@ class SqliteStore:
         )
 
     async def fetch(self, organization_id: str, customer_id: str) -> StoredCustomer | None:
-        row = await self._run(
+        row = await self._read(
             lambda db: db.execute(FETCH, (organization_id, customer_id)).fetchone()
         )
         return None if row is None else _stored(row)
@@ -167,36 +186,17 @@ class SqliteStore:
     async def list_page(
         self, organization_id: str, limit: int, after: Position | None, search: str
     ) -> list[Customer]:
-        def page(db: sqlite3.Connection) -> list[Customer]:
-            conditions = ["organization_id = ?"]
-            args: list[Any] = [organization_id]
-            if after is not None:
-                conditions.append("(created_at, id) < (?, ?)")
-                args += [after.created_at, after.id]
-            if _is_rare(db, search):
-                conditions.append(
-                    "seq IN (SELECT rowid FROM customer_names WHERE customer_names MATCH ?)"
-                )
-                args.append(_phrase(search))
-            if search:
-                conditions.append("instr(name_search, ?) > 0")
-                args.append(search)
-            # The page's rows are picked from the page-order index alone (it carries the
-            # folded name), or among a rare term's few matches, then fetched by rowid.
-            sql = (
-                f"SELECT {COLUMNS} FROM customers WHERE seq IN (SELECT seq FROM customers "
-                f"WHERE {' AND '.join(conditions)} ORDER BY created_at DESC, id DESC LIMIT ?) "
-                "ORDER BY created_at DESC, id DESC"
-            )
-            return [
-                dict(zip(PUBLIC_FIELDS, row, strict=True))
-                for row in db.execute(sql, (*args, limit))
-            ]
-
-        return await self._run(page)
+        page = PageQuery(organization_id, limit, after, search)
+        by_name = await self._is_rare(search)
+        return await self._read(
+            lambda db: page.read(db, by_name),
+            # A walk that outgrew the loop's budget met a term common elsewhere but sparse
+            # here: unless its names are too many to look up, that beats reading on.
+            slow=lambda db: page.read(db, by_name or few_names(db, search, FEW_MATCHES)),
+        )
 
     async def ping(self) -> None:
-        await self._run(lambda db: db.execute("SELECT 1 FROM customers LIMIT 1").fetchall())
+        await self._read(lambda db: db.execute("SELECT 1 FROM customers LIMIT 1").fetchall())
 
     async def close(self) -> None:
         self._writer.shutdown(wait=True)
@@ -206,32 +206,81 @@ class SqliteStore:
                 connection.close()
             self._connections.clear()
 
+    async def _is_rare(self, search: str) -> bool:
+        """Whether few names over all organizations contain the term, as lately found."""
+        rare = self._verdicts.get(search)
+        if rare is None:
+            rare = await self._read(lambda db: few_names(db, search, RARE_MATCHES))
+            self._verdicts.put(search, rare)
+        return rare
+
+    async def _read(
+        self,
+        work: Callable[[sqlite3.Connection], T],
+        slow: Callable[[sqlite3.Connection], T] | None = None,
+    ) -> T:
+        """`work` on the event loop's own connection if it fits the budget; otherwise
+        `slow` (by default `work` again) on a thread, within the statement timeout."""
+        try:
+            return self._inline(work)
+        except _Outgrown:
+            return await self._run(slow or work)
+
+    def _inline(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        steps = _Budget(self._inline_checks)
+        try:
+            # The loop must never sleep in SQLite's busy handler: a lock goes to a thread.
+            connection = self._connection(0)
+            self._limit_busy_wait(connection, 0)
+            connection.set_progress_handler(steps.spend, _STEPS_PER_CHECK)
+            return work(connection)
+        except sqlite3.Error as error:
+            if steps.spent or _error_code(error) == sqlite3.SQLITE_BUSY:
+                raise _Outgrown from error
+            raise self._failed(error) from error
+
     async def _run(self, work: Callable[[sqlite3.Connection], T], *, writes: bool = False) -> T:
         executor = self._writer if writes else self._executor
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, self._work, work, time.monotonic())
+        return await loop.run_in_executor(executor, self._work, work, time.monotonic(), not writes)
 
-    def _work(self, work: Callable[[sqlite3.Connection], T], queued_at: float) -> T:
+    def _work(self, work: Callable[[sqlite3.Connection], T], queued_at: float, reads: bool) -> T:
         # Behind a long lock every thread is busy waiting, and requests queue for a thread:
         # the queue and the lock share one timeout, so none waits longer than that in all.
-        left = self._timeout - (time.monotonic() - queued_at)
+        deadline = queued_at + self._timeout
+        left = deadline - time.monotonic()
         if left <= 0:
             raise unavailable(TimeoutError("no database thread was free in time"))
         try:
-            connection = self._connection()
+            connection = self._connection(left)
             self._limit_busy_wait(connection, left)
+            if reads:
+                # A read that runs past the timeout is interrupted (a write only ever waits
+                # for the lock, which the busy timeout bounds).
+                connection.set_progress_handler(
+                    lambda: time.monotonic() > deadline, _STEPS_PER_CHECK
+                )
             return work(connection)
         except sqlite3.Error as error:
-            if not (isinstance(error, sqlite3.OperationalError) or _broken_file(error)):
-                raise
-            # Open the file afresh next time: it may be restored or remounted meanwhile.
-            self._forget_connection()
-            raise unavailable(error) from error
+            raise self._failed(error) from error
 
-    def _connection(self) -> sqlite3.Connection:
+    def _failed(self, error: sqlite3.Error) -> DatabaseUnavailable:
+        """The 503 for an error of the file, a lock or a timeout; any other error (a
+        constraint, a bug) is raised as it is."""
+        if not (isinstance(error, sqlite3.OperationalError) or _broken_file(error)):
+            raise error
+        # Open the file afresh next time: it may be restored or remounted meanwhile.
+        self._forget_connection()
+        return unavailable(error)
+
+    def _connection(self, wait: float) -> sqlite3.Connection:
+        """This thread's connection, opened if need be. Opening reads the schema, which may
+        wait for a lock like any statement: for `wait` seconds at most."""
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            connection = sqlite3.connect(
+                self._path, timeout=wait, isolation_level=None, check_same_thread=False
+            )
             self._local.connection = connection
             self._local.busy_tenths = None
             with self._lock:
@@ -257,8 +306,32 @@ class SqliteStore:
         connection.close()
 
 
+class _Outgrown(Exception):
+    """A read left the event loop: past its budget of steps, or meeting a lock."""
+
+
+class _Budget:
+    """A progress handler that stops a statement once it has been called `checks` times."""
+
+    def __init__(self, checks: int) -> None:
+        self._left = checks
+
+    def spend(self) -> bool:
+        self._left -= 1
+        return self._left < 0
+
+    @property
+    def spent(self) -> bool:
+        return self._left < 0
+
+
+def _error_code(error: sqlite3.Error) -> int:
+    """The primary result code (extended codes carry it in their low byte)."""
+    return int(getattr(error, "sqlite_errorcode", 0)) & 0xFF
+
+
 def _broken_file(error: sqlite3.Error) -> bool:
-    return getattr(error, "sqlite_errorcode", 0) & 0xFF in _BROKEN_FILE
+    return _error_code(error) in _BROKEN_FILE
 
 
 @contextmanager
@@ -284,24 +357,3 @@ def _later_than(previous: str, now: str) -> str:
     return (datetime.strptime(previous, _TIMESTAMP) + timedelta(microseconds=1)).strftime(
         _TIMESTAMP
     )
-
-
-def _is_rare(db: sqlite3.Connection, search: str) -> bool:
-    """Whether the trigram index beats walking the page order: few names contain the term.
-
-    A common term fills a page within the first few hundred customers in page order, at a
-    cost that does not grow with the organization; a rare one is found among its few
-    matches in the trigram index instead of by reading the whole organization.
-    """
-    if len(search) < _MIN_INDEXED_SEARCH:
-        return False
-    (matches,) = db.execute(
-        "SELECT count(*) FROM (SELECT 1 FROM customer_names WHERE customer_names MATCH ? LIMIT ?)",
-        (_phrase(search), _RARE_MATCHES),
-    ).fetchone()
-    return bool(matches < _RARE_MATCHES)
-
-
-def _phrase(search: str) -> str:
-    """An FTS5 phrase query: with the trigram tokenizer, a substring match."""
-    return '"' + search.replace('"', '""') + '"'
