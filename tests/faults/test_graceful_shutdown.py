@@ -188,18 +188,35 @@ class TestWorkers:
         org = f"org-{uuid.uuid4().hex[:12]}"
         database = f"sqlite:///{tmp_path / 'expensicat.db'}"
         with service_on(database, tmp_path, workers=2) as service, client(service, org) as api:
+            # Both workers must be serving before one is killed, or the test would only
+            # watch a start-up finish.
+            wait_until(lambda: len(serving(service)) == 2, 15, "both workers never served")
+            before = serving(service)
             workers = children(service.pid)
-            assert len(workers) == 2
             os.kill(workers[0], signal.SIGKILL)
 
             wait_until(
-                lambda: len(replaced := children(service.pid)) == 2 and workers[0] not in replaced,
+                lambda: len(now := serving(service)) == 2 and now != before,
                 15,
-                "the dead worker was not replaced",
+                "no new worker took the dead one's place",
             )
             assert service.running()
+            assert workers[0] not in children(service.pid)
             statuses = {
                 api.post("/api/v1/customers", json={"name": f"After {n}"}).status_code
                 for n in range(20)
             }
             assert statuses == {201}
+
+
+def serving(service: ApiServer, connections: int = 24) -> set[str]:
+    """The worker processes answering new connections, told apart by the per-process prefix
+    of the request ids they issue; a refused connection counts for none."""
+    prefixes = set()
+    for _ in range(connections):
+        try:
+            response = httpx.get(f"{service.url}/healthz", timeout=2)
+        except httpx.TransportError:
+            continue
+        prefixes.add(response.headers["x-request-id"][:16])
+    return prefixes
