@@ -40,7 +40,8 @@ TERM = "zqx"
 # Names with the term in other organizations: enough that it is not rare over the file.
 ELSEWHERE = RARE_MATCHES + 200
 START = datetime(2025, 1, 1, tzinfo=UTC)
-# One check of the step budget: every search walk leaves the event loop at once.
+# A budget of steps so small that any walk through thousands of customers leaves the
+# event loop for a thread.
 TINY_BUDGET = 1
 
 
@@ -165,14 +166,6 @@ class TestSparseTerm:
             assert keys(await search_all(store, SPARSE_ORG, "zq")) == book.sparse
             assert await store.list_page(SPARSE_ORG, 5, None, "yy") == []
 
-    async def test_a_dense_term_past_the_budget_fills_its_pages_in_order(self, book: Book) -> None:
-        async with opened(SqliteStore(book.path, inline_steps=TINY_BUDGET)) as store:
-            found = await search_all(store, "org-dense-1", TERM)
-        assert len(found) == ELSEWHERE // 3
-        assert [c["created_at"] for c in found] == sorted(
-            (c["created_at"] for c in found), reverse=True
-        )
-
 
 class TestStaleVerdict:
     async def test_a_term_that_became_common_is_found_alike_then_judged_again(
@@ -205,10 +198,12 @@ class TestReadBounds:
         store = SqliteStore(book.path, timeout=0.001, inline_steps=TINY_BUDGET)
         causes = set()
         async with opened(store):
-            for _ in range(10):
+            for _ in range(50):
                 with pytest.raises(DatabaseUnavailable) as raised:
                     await store.list_page(SPARSE_ORG, 5, None, "yy")
                 causes.add(str(raised.value))
+                if "OperationalError" in causes:
+                    break
             assert "OperationalError" in causes
             first = await store.list_page(SPARSE_ORG, 1, None, "")
             assert first[0]["name"] == f"Customer {SPARSE_ORG_SIZE - 1}"
