@@ -115,6 +115,10 @@ def serve_app(tmp_path: Path) -> ServeApp:
     return serve
 
 
+# Runs a call on another thread: what the `background` fixture gives a test.
+Background = Callable[[Callable[[], Any]], Future[Any]]
+
+
 @pytest.fixture
 def background() -> Iterator[Callable[[Callable[[], T]], Future[T]]]:
     """Run calls on other threads, for requests that must be in flight together."""

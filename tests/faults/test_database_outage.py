@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from functools import partial
-from typing import Any
 
 import httpx2
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from tests.conftest import Api
 from tests.faults.conftest import (
     ANSWER_BOUND_SECONDS,
+    Background,
     ServeApp,
     answer_bound,
     assert_unavailable,
@@ -26,7 +25,6 @@ from tests.support.postgres import PostgresServer, free_port
 
 pytestmark = pytest.mark.slow
 
-Background = Callable[[Callable[[], Any]], Future[Any]]
 RECOVERY_SECONDS = 10
 # The probe's own second, the grace for cancelling its statement, and a loaded machine.
 READINESS_BOUND_SECONDS = 2.5

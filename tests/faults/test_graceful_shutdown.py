@@ -20,7 +20,13 @@ import httpx
 import psycopg
 import pytest
 
-from tests.faults.conftest import row_locked, service_on, sqlite_write_locked, waiting_statements
+from tests.faults.conftest import (
+    Background,
+    row_locked,
+    service_on,
+    sqlite_write_locked,
+    waiting_statements,
+)
 from tests.faults.load import CreateLoad, Outcome, assert_acknowledged_are_stored, stored_customers
 from tests.support.processes import alive, children
 from tests.support.server import CLEAN_EXIT, ApiServer
@@ -28,7 +34,6 @@ from tests.support.tokens import bearer, session_token
 
 pytestmark = pytest.mark.slow
 
-Background = Callable[[Callable[[], Any]], Future[Any]]
 IN_FLIGHT = 4
 EXIT_SECONDS = 15
 # In-flight requests here wait on a lock the test holds; they must not time out meanwhile.

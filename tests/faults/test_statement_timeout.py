@@ -3,11 +3,8 @@ server and answered 503 in time, and leaves the data as it was."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,6 +13,7 @@ from tests.conftest import make_settings
 from tests.faults.conftest import (
     ANSWER_BOUND_SECONDS,
     TIMEOUT_SECONDS,
+    Background,
     ServeApp,
     answer_bound,
     assert_unavailable,
@@ -26,8 +24,6 @@ from tests.faults.conftest import (
 )
 
 pytestmark = pytest.mark.slow
-
-Background = Callable[[Callable[[], Any]], Future[Any]]
 
 
 @pytest.fixture
