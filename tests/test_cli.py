@@ -155,6 +155,40 @@ class TestServe:
             assert_customer(fetched.json()["data"])
             stop_cleanly(server)
 
+    def test_a_client_whose_oversized_body_was_refused_goes_on_without_a_broken_connection(
+        self, tmp_path: Path
+    ) -> None:
+        oversized = b'{"name": "' + b"x" * 70_000 + b'"}'
+        chunked = [oversized[start : start + 8192] for start in range(0, len(oversized), 8192)]
+        # Within the limit, and long enough to be still on its way when a dropped
+        # connection would refuse it.
+        large = b'{"name": "Acme", "notes": "' + b"n" * 9_000 + b'"}' + b" " * 50_000
+        json = {"Content-Type": "application/json"}
+        with serve_in(tmp_path) as server:
+            minted = run(
+                "token",
+                "create",
+                "--org",
+                "org-cli",
+                "--user",
+                "u",
+                env=environment(),
+                cwd=tmp_path,
+            )
+            # Declared too large, and found too large while it streams in (no Content-Length).
+            for streamed in (False, True) * 5:
+                refused_body = iter(chunked) if streamed else oversized
+                with httpx2.Client(
+                    base_url=server.url, headers=bearer(minted.stdout.strip())
+                ) as http:
+                    assert http.get(CUSTOMERS).status_code == 200
+                    refused = http.post(CUSTOMERS, content=refused_body, headers=json)
+                    assert refused.status_code == 413
+                    # What tells the client to send its next request on a new connection.
+                    assert refused.headers["connection"] == "close"
+                    assert http.post(CUSTOMERS, content=large, headers=json).status_code == 201
+            stop_cleanly(server)
+
     def test_with_no_configuration_keeps_its_data_and_secret_in_data(self, tmp_path: Path) -> None:
         with serve_in(tmp_path) as server:
             assert httpx2.get(f"{server.url}/readyz").json() == {"status": "ready"}

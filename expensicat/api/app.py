@@ -22,7 +22,7 @@ from expensicat.api.errors import (
     handle_domain_error,
     handle_http_exception,
 )
-from expensicat.api.middleware import RequestContextMiddleware
+from expensicat.api.middleware import CloseAfterUnreadBody, RequestContextMiddleware
 from expensicat.api.ratelimit import RateLimitMiddleware
 from expensicat.api.routes import Services, routes
 from expensicat.auth.oauth2 import AccessTokens, JwksCache
@@ -42,7 +42,7 @@ logger = logging.getLogger("expensicat")
 
 def create_app(settings: Settings) -> Starlette:
     limiter = build_limiter(settings)
-    # Outermost, so that even the 500 the request context middleware writes carries the budget.
+    # Outside the request context middleware, so that even the 500 it writes carries the budget.
     middleware = [] if limiter is None else [Middleware(RateLimitMiddleware, limiter=limiter)]
 
     @asynccontextmanager
@@ -72,7 +72,11 @@ def create_app(settings: Settings) -> Starlette:
 
     return Starlette(
         routes=[*routes, *docs_routes()],
-        middleware=[*middleware, Middleware(RequestContextMiddleware)],
+        middleware=[
+            Middleware(CloseAfterUnreadBody),
+            *middleware,
+            Middleware(RequestContextMiddleware),
+        ],
         exception_handlers={
             ApiError: handle_api_error,
             HTTPException: handle_http_exception,

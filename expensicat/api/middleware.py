@@ -1,4 +1,5 @@
-"""Plain ASGI middleware: request ids, the access log, and the last line of error defence."""
+"""Plain ASGI middleware: request ids, the access log, the last line of error defence, and
+closing connections that still carry an unread body."""
 
 from __future__ import annotations
 
@@ -78,3 +79,43 @@ def _client_request_id(scope: Scope) -> str | None:
             candidate: str = value.decode("latin-1")
             return candidate if _CLIENT_REQUEST_ID.fullmatch(candidate) else None
     return None
+
+
+class CloseAfterUnreadBody:
+    """Answer `Connection: close` when the app answers before reading the whole body.
+
+    A request refused before its body is read (too large, not JSON, no token, over budget)
+    leaves the rest of that body on the connection, and the server drops the connection
+    after answering. Said in the answer, a client opens a new connection for its next
+    request instead of sending it down one that is being closed under it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _has_body(scope):
+            await self.app(scope, receive, send)
+            return
+        unread = True
+
+        async def receive_tracked() -> Message:
+            nonlocal unread
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                unread = False
+            return message
+
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "http.response.start" and unread:
+                message["headers"] = [*message["headers"], (b"connection", b"close")]
+            await send(message)
+
+        await self.app(scope, receive_tracked, send_closing)
+
+
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return True
+    return False

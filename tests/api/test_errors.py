@@ -133,6 +133,38 @@ class TestRequestBody:
 
         assert response.status_code == 201
 
+    @pytest.mark.parametrize(
+        "refused",
+        [
+            {"content": body_of_size(LIMIT + 1), "headers": JSON},
+            {"content": b'{"name": "Acme"}'},
+            {"json": {"name": "Acme"}, "headers": {"Authorization": "Bearer nope"}},
+        ],
+        ids=["too large", "unsupported", "unauthorized"],
+    )
+    def test_refused_before_its_body_is_read_the_connection_is_closed(
+        self, api: Api, refused: dict[str, Any]
+    ) -> None:
+        response = api.post(CUSTOMERS, **refused)
+
+        assert response.status_code >= 400
+        assert response.headers["connection"] == "close"
+
+    @pytest.mark.parametrize(
+        "answered",
+        [
+            {"json": {"name": "Acme"}},
+            {"json": {"name": ""}},
+            {"content": b"[", "headers": JSON},
+            {"content": body_of_size(LIMIT), "headers": JSON},
+        ],
+        ids=["created", "invalid", "invalid json", "at the limit"],
+    )
+    def test_read_body_leaves_the_connection_open(self, api: Api, answered: dict[str, Any]) -> None:
+        response = api.post(CUSTOMERS, **answered)
+
+        assert "connection" not in response.headers
+
     def test_nothing_is_written_by_a_rejected_body(self, api: Api) -> None:
         api.request("POST", CUSTOMERS, content=body_of_size(LIMIT + 1), headers=JSON)
         api.request("POST", CUSTOMERS, content=b'{"name": ', headers=JSON)
