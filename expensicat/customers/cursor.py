@@ -42,6 +42,10 @@ class CursorSigner:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         except (binascii.Error, ValueError):
             raise InvalidCursor from None
+        # The decoder skips stray characters and ignores the last character's spare bits:
+        # only the very string this service issued is a cursor.
+        if _b64encode(raw) != cursor:
+            raise InvalidCursor
         signature, payload = raw[:_SIGNATURE_BYTES], raw[_SIGNATURE_BYTES:]
         expected = self._sign(payload, organization_id, search)
         if not hmac.compare_digest(signature, expected):

@@ -33,6 +33,9 @@ def first_cursor(api: Api, **params: Any) -> str:
     return cursor
 
 
+URL_SAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
 class TestListCustomers:
     def test_empty_organization_has_an_empty_last_page(self, api: Api) -> None:
         assert api.list() == {"data": [], "meta": {"count": 0, "next_cursor": None}}
@@ -163,6 +166,17 @@ class TestListCursor:
         edited = base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
 
         response = api.get(CUSTOMERS, params={"cursor": edited})
+
+        assert_error(response, 400, "VALIDATION_ERROR", {"cursor"})
+
+    @pytest.mark.parametrize("position", [0, 10, -1])
+    def test_cursor_with_one_character_changed_is_rejected(self, api: Api, position: int) -> None:
+        create_many(api, 2)
+        cursor = list(first_cursor(api))
+        # The lowest bit: at the end, one the decoder alone would not notice.
+        cursor[position] = URL_SAFE[URL_SAFE.index(cursor[position]) ^ 1]
+
+        response = api.get(CUSTOMERS, params={"cursor": "".join(cursor)})
 
         assert_error(response, 400, "VALIDATION_ERROR", {"cursor"})
 
