@@ -70,7 +70,7 @@ def create_app(settings: Settings) -> Starlette:
                 await limiter.close()
             logger.info("Application shutdown complete")
 
-    return Starlette(
+    app = Starlette(
         routes=[*routes, *docs_routes()],
         middleware=[
             Middleware(CloseAfterUnreadBody),
@@ -84,6 +84,9 @@ def create_app(settings: Settings) -> Starlette:
         },
         lifespan=lifespan,
     )
+    # Paths are exact: "/api/v1/customers/" is no route (a 404), not a redirect.
+    app.router.redirect_slashes = False
+    return app
 
 
 def create_app_from_env() -> Starlette:

@@ -38,6 +38,17 @@ class TestRouting:
     def test_unknown_route_is_not_found(self, api: Api, path: str) -> None:
         assert_error(api.get(path), 404, "NOT_FOUND")
 
+    @pytest.mark.parametrize("method", ["GET", "POST"])
+    def test_trailing_slash_is_not_found_rather_than_redirected(
+        self, api: Api, method: str
+    ) -> None:
+        response = api.request(
+            method, f"{CUSTOMERS}/", json={"name": "Acme"}, follow_redirects=False
+        )
+
+        assert_error(response, 404, "NOT_FOUND")
+        assert api.list()["data"] == []
+
     @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
     def test_wrong_method_on_the_collection_lists_what_is_allowed(
         self, api: Api, method: str
