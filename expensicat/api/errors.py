@@ -70,11 +70,11 @@ def not_found() -> ApiError:
     return ApiError(404, "NOT_FOUND", "No such customer.")
 
 
-def service_unavailable() -> ApiError:
+def service_unavailable(unreachable: str = "its database") -> ApiError:
     return ApiError(
         503,
         "SERVICE_UNAVAILABLE",
-        "The service cannot reach its database; try again shortly.",
+        f"The service cannot reach {unreachable}; try again shortly.",
         headers={"Retry-After": RETRY_AFTER_SECONDS},
     )
 

@@ -27,7 +27,7 @@ async def authenticate(request: Request, verifier: TokenVerifier, scope: str) ->
     except InvalidToken as error:
         raise _unauthorized(str(error), "invalid_token") from None
     except KeysUnavailable:
-        raise service_unavailable() from None
+        raise service_unavailable("the authorization server's signing keys") from None
     # Counted before the scope check: refused requests cost the service as much.
     await spend_budget(request, principal.organization_id)
     if not principal.may(scope):

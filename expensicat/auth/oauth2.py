@@ -10,14 +10,17 @@ import httpx
 import jwt
 
 from expensicat.auth.principal import InvalidToken, Principal, organization_of, subject_of
+from expensicat.ratelimit.gcra import MICROSECONDS, Policy, spend
 
 ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}
 ALGORITHMS = ["RS256", "ES256", "EdDSA"]
 ASYMMETRIC_KEY_TYPES = {"RSA", "EC", "OKP"}
 LEEWAY_SECONDS = 60
-# An unknown `kid` triggers a refresh, but no more often than this, so that forged
+# An unknown `kid` triggers a refresh: a few back to back, so that a key rotated in just
+# after the last fetch is found at once, then one every 12 s at most, so that forged
 # tokens cannot turn us into a flood against the authorization server.
-MIN_REFRESH_INTERVAL_SECONDS = 10.0
+REFRESH_BURST = 5
+REFRESH_POLICY = Policy(REFRESH_BURST, 12 * MICROSECONDS, REFRESH_BURST * 12 * MICROSECONDS)
 FETCH_TIMEOUT_SECONDS = 5.0
 
 
@@ -28,25 +31,40 @@ class KeysUnavailable(Exception):
 class JwksCache:
     """Signing keys by `kid`, fetched on first use and again when an unknown `kid` appears."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, policy: Policy = REFRESH_POLICY) -> None:
         self._url = url
+        self._policy = policy
         self._keys: dict[str, jwt.PyJWK] = {}
+        self._refreshes_full_at = 0  # when the refresh budget is full again (gcra's TAT)
         self._fetched_at = float("-inf")
+        self._failed = False
         self._lock = asyncio.Lock()
 
     async def key(self, kid: str) -> jwt.PyJWK:
         if kid not in self._keys:
-            await self._refresh()
+            await self._refresh(asked_at=time.monotonic())
         try:
             return self._keys[kid]
         except KeyError:
             raise InvalidToken("The token's signing key is unknown.") from None
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, asked_at: float) -> None:
         async with self._lock:
-            if time.monotonic() - self._fetched_at < MIN_REFRESH_INTERVAL_SECONDS:
+            if self._fetched_at >= asked_at:
+                return  # fetched while this request waited: one fetch serves them all
+            allowed, self._refreshes_full_at = spend(
+                self._policy, self._refreshes_full_at, int(time.monotonic() * MICROSECONDS)
+            )
+            if not allowed:
+                if self._failed:
+                    raise KeysUnavailable("JWKS fetch failed, and retried too often to retry")
                 return
-            self._keys = await self._fetch()
+            try:
+                self._keys = await self._fetch()
+            except KeysUnavailable:
+                self._failed = True
+                raise
+            self._failed = False
             self._fetched_at = time.monotonic()
 
     async def _fetch(self) -> dict[str, jwt.PyJWK]:

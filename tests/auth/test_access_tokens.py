@@ -240,19 +240,16 @@ class TestAccessTokenRefused:
         self, oauth2_client: TestClient, jwks: JwksServer, org: str
     ) -> None:
         jwks.requests = 0
-        for n in range(5):
+        for n in range(4 * oauth2.REFRESH_BURST):
             token = ec_key(f"forged-{n}").sign(access_claims(org))
             assert_unauthorized(signed_in(oauth2_client, org, token).get(CUSTOMERS))
 
-        assert jwks.requests <= 1
+        assert jwks.requests <= oauth2.REFRESH_BURST
 
 
 @pytest.fixture
-def rotating(
-    backend_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[JwksServer, TestClient]]:
-    """A server whose keys a test may change, and an app allowed to refresh at once."""
-    monkeypatch.setattr(oauth2, "MIN_REFRESH_INTERVAL_SECONDS", 0.0)
+def rotating(backend_settings: Settings, tmp_path: Path) -> Iterator[tuple[JwksServer, TestClient]]:
+    """A server whose keys a test may change, and an app using it."""
     server = JwksServer()
     with server.running(), serving(oauth2_settings(backend_settings, tmp_path, server.url)) as app:
         yield server, app
@@ -271,6 +268,20 @@ class TestKeyRotation:
 
         assert lists(app, org, new.sign(access_claims(org))) == 200
         assert server.requests == 2
+
+    def test_key_rotated_in_just_after_a_refresh_is_found_at_once(
+        self, rotating: tuple[JwksServer, TestClient], org: str
+    ) -> None:
+        server, app = rotating
+        old, new = rsa_key("2024"), ec_key("2025")
+        server.publish(old)
+        assert lists(app, org, old.sign(access_claims(org))) == 200
+        assert lists(app, org, ec_key("unknown").sign(access_claims(org))) == 401
+
+        server.publish(old, new)
+
+        assert lists(app, org, new.sign(access_claims(org))) == 200
+        assert server.requests == 3
 
     def test_key_withdrawn_from_the_jwks_is_no_longer_trusted(
         self, rotating: tuple[JwksServer, TestClient], org: str
@@ -319,3 +330,19 @@ class TestKeyRotation:
 
         assert_error(response, 503, "SERVICE_UNAVAILABLE")
         assert "retry-after" in response.headers
+        assert "signing keys" in response.json()["error"]["message"]
+
+    def test_unreachable_jwks_stays_unavailable_once_retries_are_spent(
+        self, backend_settings: Settings, tmp_path: Path, org: str
+    ) -> None:
+        closed_port = f"http://127.0.0.1:{free_port()}/jwks"
+        settings = oauth2_settings(backend_settings, tmp_path, closed_port)
+
+        with serving(settings) as app:
+            responses = [
+                signed_in(app, org, ec_key(f"any-{n}").sign(access_claims(org))).get(CUSTOMERS)
+                for n in range(2 * oauth2.REFRESH_BURST)
+            ]
+
+        for response in responses:
+            assert_error(response, 503, "SERVICE_UNAVAILABLE")
