@@ -12,12 +12,11 @@ from typing import Any
 import orjson
 import uuid_utils
 
-from expensicat.customers.cursor import CursorSigner, InvalidCursor, Position
+from expensicat.customers.cursor import CursorSigner, Position
 from expensicat.customers.errors import (
     CustomerNotFound,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
-    ValidationFailed,
     VersionMismatch,
 )
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer
@@ -154,17 +153,11 @@ class CustomerService:
         await self._store.purge_keys(timestamp(self._clock() - KEY_RETENTION))
 
     async def list(self, organization_id: str, params: Mapping[str, str]) -> Page:
-        query = parse_list_query(params)
+        query = parse_list_query(
+            params, lambda cursor, q: self._cursors.decode(cursor, organization_id, fold(q))
+        )
         search = fold(query.q)
-        after = None
-        if query.cursor is not None:
-            try:
-                after = self._cursors.decode(query.cursor, organization_id, search)
-            except InvalidCursor:
-                raise ValidationFailed(
-                    {"cursor": ["Not a cursor this service issued for this query."]}
-                ) from None
-        rows = await self._store.list_page(organization_id, query.limit + 1, after, search)
+        rows = await self._store.list_page(organization_id, query.limit + 1, query.after, search)
         if len(rows) <= query.limit:
             return Page(customers=rows, next_cursor=None)
         rows = rows[: query.limit]

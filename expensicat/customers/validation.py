@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 
+from expensicat.customers.cursor import InvalidCursor, Position
 from expensicat.customers.errors import ValidationFailed
 from expensicat.customers.fields import (
     DEFAULT_PAGE_SIZE,
@@ -37,7 +38,7 @@ _WEBSITE = re.compile(f"(?:{WEBSITE_SCHEME})?{BARE_WEBSITE}")
 @dataclass(frozen=True, slots=True)
 class ListQuery:
     limit: int
-    cursor: str | None
+    after: Position | None
     q: str
 
 
@@ -71,8 +72,11 @@ def parse_update(body: Mapping[str, Any]) -> dict[str, str | None]:
     return values
 
 
-def parse_list_query(params: Mapping[str, str]) -> ListQuery:
-    """Validate `limit`, `cursor` and `q` of a list request."""
+def parse_list_query(
+    params: Mapping[str, str], read_cursor: Callable[[str, str], Position]
+) -> ListQuery:
+    """Validate `limit`, `cursor` and `q` of a list request; `read_cursor(cursor, q)` gives
+    the position a cursor names, or raises InvalidCursor."""
     errors = _Errors()
     limit = DEFAULT_PAGE_SIZE
     raw_limit = params.get("limit")
@@ -83,9 +87,15 @@ def parse_list_query(params: Mapping[str, str]) -> ListQuery:
         errors.add("q", f"Must be at most {MAX_QUERY_LENGTH} characters.")
     if "\x00" in q:
         errors.add("q", NUL_MESSAGE)
-    cursor = params.get("cursor") or None
+    after = None
+    cursor = params.get("cursor")
+    if cursor:
+        try:
+            after = read_cursor(cursor, q)
+        except InvalidCursor:
+            errors.add("cursor", "Not a cursor this service issued for this query.")
     errors.raise_if_any()
-    return ListQuery(limit=limit, cursor=cursor, q=q)
+    return ListQuery(limit=limit, after=after, q=q)
 
 
 def _parse_limit(raw: str, errors: _Errors) -> int:

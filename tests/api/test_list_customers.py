@@ -150,6 +150,11 @@ class TestListCursor:
             api.get(CUSTOMERS, params={"cursor": cursor}), 400, "VALIDATION_ERROR", {"cursor"}
         )
 
+    def test_bad_cursor_is_reported_with_the_other_bad_parameters(self, api: Api) -> None:
+        response = api.get(CUSTOMERS, params={"limit": "0", "q": "x" * 201, "cursor": "forged"})
+
+        assert_error(response, 400, "VALIDATION_ERROR", {"limit", "q", "cursor"})
+
     def test_truncated_cursor_is_rejected(self, api: Api) -> None:
         create_many(api, 2)
         cursor = first_cursor(api)

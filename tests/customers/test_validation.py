@@ -9,8 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from expensicat.customers import validation
+from expensicat.customers.cursor import CursorSigner, Position
 from expensicat.customers.errors import ValidationFailed
-from expensicat.customers.validation import parse_create, parse_list_query, parse_update
+from expensicat.customers.search import fold
+from expensicat.customers.validation import ListQuery, parse_create, parse_update
 
 FIELDS = [
     "name", "email", "phone", "website", "contact_person", "address_line1", "address_line2",
@@ -32,11 +35,30 @@ def failures(parse: Any, value: Any) -> dict[str, list[str]]:
     return raised.value.details
 
 
+SIGNER = CursorSigner(b"k" * 32)
+POSITION = Position(
+    created_at="2026-01-02T03:04:05.123456Z", id="0195a2b4-0000-7000-8000-000000000001"
+)
+
+
+def parse_list_query(params: dict[str, str]) -> ListQuery:
+    """The list query as the service reads it, for one organization's cursors."""
+    return validation.parse_list_query(
+        params, lambda cursor, q: SIGNER.decode(cursor, "org-a", fold(q))
+    )
+
+
 class TestParseListQuery:
     def test_defaults(self) -> None:
         query = parse_list_query({})
 
-        assert (query.limit, query.cursor, query.q) == (20, None, "")
+        assert (query.limit, query.after, query.q) == (20, None, "")
+
+    def test_cursor_gives_the_position_it_names_for_the_q_it_was_issued_for(self) -> None:
+        cursor = SIGNER.encode(POSITION, "org-a", "acme")
+
+        assert parse_list_query({"cursor": cursor, "q": " ACME "}).after == POSITION
+        assert set(failures(parse_list_query, {"cursor": cursor, "q": "acm"})) == {"cursor"}
 
     @given(st.integers(-1000, 1000))
     def test_limit_is_accepted_exactly_from_1_to_100(self, limit: int) -> None:
@@ -55,10 +77,12 @@ class TestParseListQuery:
         assert set(failures(parse_list_query, {"q": "x" * 201})) == {"q"}
 
     def test_empty_cursor_is_no_cursor(self) -> None:
-        assert parse_list_query({"cursor": ""}).cursor is None
+        assert parse_list_query({"cursor": ""}).after is None
 
     def test_several_problems_are_reported_together(self) -> None:
-        assert set(failures(parse_list_query, {"limit": "0", "q": "x" * 201})) == {"limit", "q"}
+        params = {"limit": "0", "q": "x" * 201, "cursor": "forged"}
+
+        assert set(failures(parse_list_query, params)) == {"limit", "q", "cursor"}
 
 
 class TestParseCreate:
