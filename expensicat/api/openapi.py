@@ -43,6 +43,8 @@ _WHITESPACE = "".join(
     f"\\u{ord(char):04x}" for char in map(chr, range(sys.maxunicode + 1)) if char.isspace()
 )
 _NOT_BLANK = f"^[^\\u0000]*[^\\u0000{_WHITESPACE}][^\\u0000]*$"
+# String inputs are trimmed before they are checked: a pattern allows the padding around.
+_PADDING = f"[{_WHITESPACE}]*"
 
 
 def build_openapi() -> dict[str, Any]:
@@ -55,7 +57,9 @@ def build_openapi() -> dict[str, Any]:
                 "The people and companies an organization bills. Each organization has a "
                 "request budget: every answer to an authenticated request carries "
                 "RateLimit-Limit (the burst), RateLimit-Remaining and RateLimit-Reset "
-                "(seconds until the budget is whole again); over budget is a 429."
+                "(seconds until the budget is whole again); over budget is a 429. Every answer "
+                "carries X-Request-Id: the client's own when it sends a short, plain one, a new "
+                "one otherwise."
             ),
         },
         "servers": [{"url": "/"}],
@@ -161,7 +165,10 @@ def _get_operation() -> dict[str, Any]:
                 **_json("The customer.", "CustomerResponse"),
                 "headers": {"ETag": _header("The customer's current entity tag.")},
             },
-            "304": {"description": "Not modified since the ETag in If-None-Match."},
+            "304": {
+                "description": "Not modified since the ETag in If-None-Match.",
+                "headers": {"ETag": _header("The customer's current entity tag.")},
+            },
             **_errors("401", "403", "404", "429", "500", "503"),
         },
     }
@@ -277,6 +284,9 @@ def _writable_properties() -> dict[str, Any]:
         {"maxLength": 0},
     ]
     writable["email"]["maxLength"] = _EMAIL_MAX_LENGTH
+    writable["email"]["description"] = (
+        "An email address, checked once trimmed; addresses at special-use names are refused."
+    )
     writable["website"]["anyOf"] = _website_forms()
     writable["website"]["description"] = (
         "An http or https URL, or a bare domain such as acme.com (stored as https://acme.com)."
@@ -291,10 +301,15 @@ def _website_forms() -> list[dict[str, Any]]:
     stored_max = WRITABLE_FIELDS["website"]
     bare_max = stored_max - len("https://")
     return [
-        {"pattern": f"^{WEBSITE_SCHEME}{BARE_WEBSITE}$"},
-        {"pattern": f"^{BARE_WEBSITE}$", "maxLength": bare_max},
-        {"maxLength": 0},
+        {"pattern": _padded(f"{WEBSITE_SCHEME}{BARE_WEBSITE}")},
+        {"pattern": _padded(BARE_WEBSITE), "maxLength": bare_max},
+        {"pattern": _padded("")},
     ]
+
+
+def _padded(pattern: str) -> str:
+    """Strings matching `pattern` once trimmed."""
+    return f"^{_PADDING}(?:{pattern}){_PADDING}$"
 
 
 def _special_use_email() -> dict[str, str]:
@@ -315,7 +330,7 @@ def _country_code_pattern() -> str:
     alternatives = (
         f"[{first}{first.lower()}][{seconds}]" for first, seconds in second_letters.items()
     )
-    return f"^(?:{'|'.join(alternatives)})?$"
+    return _padded(f"(?:{'|'.join(alternatives)})?")
 
 
 def _security_schemes() -> dict[str, Any]:
@@ -359,6 +374,18 @@ def _header(description: str) -> dict[str, Any]:
 
 def _errors(*statuses: str) -> dict[str, Any]:
     errors = {status: _json(_ERRORS[status], "Error") for status in statuses}
-    if "429" in errors:
-        errors["429"]["headers"] = {"Retry-After": _header("Seconds to wait before retrying.")}
+    for status, headers in _ERROR_HEADERS.items():
+        if status in errors:
+            errors[status]["headers"] = headers
     return errors
+
+
+_RETRY_AFTER = {"Retry-After": _header("Seconds to wait before retrying.")}
+_CHALLENGE = {"WWW-Authenticate": _header("The Bearer challenge (RFC 6750), with the error.")}
+_ERROR_HEADERS = {
+    "401": _CHALLENGE,
+    "403": _CHALLENGE,
+    "409": _RETRY_AFTER,
+    "429": _RETRY_AFTER,
+    "503": _RETRY_AFTER,
+}

@@ -82,9 +82,11 @@ def parse_list_query(
     raw_limit = params.get("limit")
     if raw_limit is not None:
         limit = _parse_limit(raw_limit, errors)
-    q = params.get("q", "").strip()
-    if len(q) > MAX_QUERY_LENGTH:
+    raw_q = params.get("q", "")
+    # Counted as sent, before trimming, like every other length limit.
+    if len(raw_q) > MAX_QUERY_LENGTH:
         errors.add("q", f"Must be at most {MAX_QUERY_LENGTH} characters.")
+    q = raw_q.strip()
     if "\x00" in q:
         errors.add("q", NUL_MESSAGE)
     after = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema_rs
 import pytest
 
 from tests.conftest import Api
@@ -93,3 +94,52 @@ class TestOpenApiDocument:
             anonymous = api.client.request(method.upper(), urls[path], **body)
             assert str(signed_in.status_code) in operation["responses"], (path, method)
             assert str(anonymous.status_code) in operation["responses"], (path, method)
+
+
+def body_schema(document: dict[str, Any], name: str) -> jsonschema_rs.Draft202012Validator:
+    """A validator for one of the document's request bodies, as a client would build it."""
+    root = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+    return jsonschema_rs.Draft202012Validator(root)
+
+
+class TestDocumentAgreesWithTheServer:
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"name": "Acme", "website": " acme.com "},
+            {"name": "Acme", "website": "\thttps://acme.com/x\n"},
+            {"name": "Acme", "website": "  "},
+            {"name": "Acme", "country_code": " fr "},
+            {"name": "Acme", "country_code": " "},
+        ],
+    )
+    def test_values_valid_once_trimmed_are_valid_in_both(
+        self, api: Api, document: dict[str, Any], body: dict[str, Any]
+    ) -> None:
+        assert body_schema(document, "CustomerCreate").is_valid(body)
+        assert api.post(CUSTOMERS, json=body).status_code == 201
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"name": "Acme", "website": " acme "},
+            {"name": "Acme", "website": "ftp://acme.com"},
+            {"name": "Acme", "country_code": " zz "},
+            {"name": "Acme", "country_code": "f r"},
+        ],
+    )
+    def test_values_invalid_once_trimmed_are_invalid_in_both(
+        self, api: Api, document: dict[str, Any], body: dict[str, Any]
+    ) -> None:
+        assert not body_schema(document, "CustomerCreate").is_valid(body)
+        assert api.post(CUSTOMERS, json=body).status_code == 400
+
+    def test_headers_the_server_sends_with_errors_are_documented(
+        self, document: dict[str, Any]
+    ) -> None:
+        responses = operations(document)[(ITEM, "get")]["responses"]
+
+        assert "WWW-Authenticate" in responses["401"]["headers"]
+        assert "WWW-Authenticate" in responses["403"]["headers"]
+        assert "Retry-After" in responses["503"]["headers"]
+        assert "ETag" in responses["304"]["headers"]
