@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from email_validator import SPECIAL_USE_DOMAIN_NAMES
-
 from expensicat.api.routes import IDEMPOTENCY_KEY_PATTERN
 from expensicat.auth.principal import READ_SCOPE, WRITE_SCOPE
 from expensicat.customers.fields import (
@@ -16,7 +14,12 @@ from expensicat.customers.fields import (
     PUBLIC_FIELDS,
     WRITABLE_FIELDS,
 )
-from expensicat.customers.validation import BARE_WEBSITE, COUNTRY_CODES, WEBSITE_SCHEME
+from expensicat.customers.validation import (
+    BARE_WEBSITE,
+    COUNTRY_CODES,
+    REFUSED_EMAIL_DOMAINS,
+    WEBSITE_SCHEME,
+)
 
 _REF = "#/components/schemas/"
 _ERRORS = {
@@ -313,8 +316,8 @@ def _padded(pattern: str) -> str:
 
 
 def _special_use_email() -> dict[str, str]:
-    """Addresses at special-use names (RFC 6761), such as x@host.test, cannot get mail."""
-    names = "|".join(_any_case(name) for name in SPECIAL_USE_DOMAIN_NAMES)
+    """Addresses at special-use names (RFC 6761), such as x@host.invalid, cannot get mail."""
+    names = "|".join(_any_case(name) for name in REFUSED_EMAIL_DOMAINS)
     return {"pattern": f"[@.](?:{names})$"}
 
 

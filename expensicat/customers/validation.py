@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pycountry
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from expensicat.customers.cursor import InvalidCursor, Position
 from expensicat.customers.errors import ValidationFailed
@@ -23,6 +23,8 @@ from expensicat.customers.fields import (
 COUNTRY_CODES = frozenset(country.alpha_2 for country in pycountry.countries)
 # PostgreSQL cannot store or compare NUL in text, so no input may carry one.
 NUL_MESSAGE = "Must not contain NUL characters."
+# Special-use names (RFC 6761) no mail reaches; .test is left to example and test data.
+REFUSED_EMAIL_DOMAINS = tuple(name for name in SPECIAL_USE_DOMAIN_NAMES if name != "test")
 
 # A website is an http(s) URL whose host is a DNS name or IPv4 address, or the same without
 # its scheme (a bare domain, stored with https://). URLs are ASCII (RFC 3986), so an
@@ -154,7 +156,8 @@ def _parse_field(field: str, raw: Any, max_length: int, errors: _Errors) -> str 
 
 def _normalize_email(value: str) -> str:
     try:
-        validate_email(value, check_deliverability=False)
+        # Refuses the REFUSED_EMAIL_DOMAINS, and accepts addresses at .test.
+        validate_email(value, check_deliverability=False, test_environment=True)
     except EmailNotValidError as error:
         raise ValueError(f"Must be a valid email address: {error}") from None
     return value
