@@ -104,35 +104,24 @@ def body_schema(document: dict[str, Any], name: str) -> jsonschema_rs.Draft20201
 
 class TestDocumentAgreesWithTheServer:
     @pytest.mark.parametrize(
-        "body",
+        ("body", "valid"),
         [
-            {"name": "Acme", "website": " acme.com "},
-            {"name": "Acme", "website": "\thttps://acme.com/x\n"},
-            {"name": "Acme", "website": "  "},
-            {"name": "Acme", "country_code": " fr "},
-            {"name": "Acme", "country_code": " "},
+            ({"name": "Acme", "website": " acme.com "}, True),
+            ({"name": "Acme", "website": "\thttps://acme.com/x\n"}, True),
+            ({"name": "Acme", "website": "  "}, True),
+            ({"name": "Acme", "country_code": " fr "}, True),
+            ({"name": "Acme", "country_code": " "}, True),
+            ({"name": "Acme", "website": " acme "}, False),
+            ({"name": "Acme", "website": "ftp://acme.com"}, False),
+            ({"name": "Acme", "country_code": " zz "}, False),
+            ({"name": "Acme", "country_code": "f r"}, False),
         ],
     )
-    def test_values_valid_once_trimmed_are_valid_in_both(
-        self, api: Api, document: dict[str, Any], body: dict[str, Any]
+    def test_values_are_judged_once_trimmed_by_both(
+        self, api: Api, document: dict[str, Any], body: dict[str, Any], valid: bool
     ) -> None:
-        assert body_schema(document, "CustomerCreate").is_valid(body)
-        assert api.post(CUSTOMERS, json=body).status_code == 201
-
-    @pytest.mark.parametrize(
-        "body",
-        [
-            {"name": "Acme", "website": " acme "},
-            {"name": "Acme", "website": "ftp://acme.com"},
-            {"name": "Acme", "country_code": " zz "},
-            {"name": "Acme", "country_code": "f r"},
-        ],
-    )
-    def test_values_invalid_once_trimmed_are_invalid_in_both(
-        self, api: Api, document: dict[str, Any], body: dict[str, Any]
-    ) -> None:
-        assert not body_schema(document, "CustomerCreate").is_valid(body)
-        assert api.post(CUSTOMERS, json=body).status_code == 400
+        assert body_schema(document, "CustomerCreate").is_valid(body) is valid
+        assert api.post(CUSTOMERS, json=body).status_code == (201 if valid else 400)
 
     def test_headers_the_server_sends_with_errors_are_documented(
         self, document: dict[str, Any]

@@ -256,20 +256,7 @@ def rotating(backend_settings: Settings, tmp_path: Path) -> Iterator[tuple[JwksS
 
 
 class TestKeyRotation:
-    def test_unknown_kid_refreshes_the_keys(
-        self, rotating: tuple[JwksServer, TestClient], org: str
-    ) -> None:
-        server, app = rotating
-        old, new = rsa_key("2024"), ec_key("2025")
-        server.publish(old)
-        assert lists(app, org, old.sign(access_claims(org))) == 200
-
-        server.publish(old, new)
-
-        assert lists(app, org, new.sign(access_claims(org))) == 200
-        assert server.requests == 2
-
-    def test_key_rotated_in_just_after_a_refresh_is_found_at_once(
+    def test_unknown_kid_refreshes_the_keys_even_just_after_a_refresh(
         self, rotating: tuple[JwksServer, TestClient], org: str
     ) -> None:
         server, app = rotating
@@ -319,20 +306,7 @@ class TestKeyRotation:
 
         assert_unauthorized(signed_in(app, org, token).get(CUSTOMERS))
 
-    def test_unreachable_jwks_is_unavailable_not_a_crash(
-        self, backend_settings: Settings, tmp_path: Path, org: str
-    ) -> None:
-        closed_port = f"http://127.0.0.1:{free_port()}/jwks"
-        settings = oauth2_settings(backend_settings, tmp_path, closed_port)
-
-        with serving(settings) as app:
-            response = signed_in(app, org, ec_key("any").sign(access_claims(org))).get(CUSTOMERS)
-
-        assert_error(response, 503, "SERVICE_UNAVAILABLE")
-        assert "retry-after" in response.headers
-        assert "signing keys" in response.json()["error"]["message"]
-
-    def test_unreachable_jwks_stays_unavailable_once_retries_are_spent(
+    def test_unreachable_jwks_is_unavailable_even_once_retries_are_spent(
         self, backend_settings: Settings, tmp_path: Path, org: str
     ) -> None:
         closed_port = f"http://127.0.0.1:{free_port()}/jwks"
@@ -346,3 +320,5 @@ class TestKeyRotation:
 
         for response in responses:
             assert_error(response, 503, "SERVICE_UNAVAILABLE")
+            assert "retry-after" in response.headers
+            assert "signing keys" in response.json()["error"]["message"]
