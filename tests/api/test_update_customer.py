@@ -227,7 +227,20 @@ class TestUpdateCustomerIfMatch:
         assert_error(response, 412, "PRECONDITION_FAILED")
         assert current(api, customer) == changed
 
-    @pytest.mark.parametrize("header", ["W/{tag}", '"garbage"', "garbage", '""'])
+    @pytest.mark.parametrize(
+        "header",
+        [
+            "W/{tag}",
+            '"garbage"',
+            "garbage",
+            '""',
+            '"01"',
+            '"2147483648"',
+            '"99999999999999999999"',
+            '"' + "9" * 5000 + '"',
+            '"01", "2147483648"',
+        ],
+    )
     def test_weak_or_foreign_etag_never_matches(self, api: Api, header: str) -> None:
         customer = api.create(**ORIGINAL)
         if_match = header.format(tag=etag_of(api, customer))
