@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from expensicat.auth.session import SessionTokens
 from expensicat.config import ConfigError, Settings
@@ -16,6 +17,31 @@ def load_settings() -> Settings:
         return Settings.from_env()
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
+
+
+def session_secret(settings: Settings) -> str:
+    """The session secret, configured or generated; a clear error when neither can be."""
+    try:
+        return settings.resolve_session_secret()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"Cannot keep the session secret: {error}") from None
+
+
+def migrate_database(settings: Settings) -> None:
+    """Apply migrations; a database that cannot be reached or written is a one-line error."""
+    try:
+        upgrade(settings)
+    except (SQLAlchemyError, OSError) as error:
+        reason = str(error).strip().splitlines()[0]
+        raise click.ClickException(f"Cannot migrate the database: {reason}") from None
+
+
+def _not_blank(context: click.Context, parameter: click.Parameter, value: str) -> str:
+    if not value.strip():
+        raise click.BadParameter("must not be blank")
+    return value
 
 
 @click.group()
@@ -37,12 +63,9 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     """Serve the API."""
     settings = load_settings()
     configure_logging(settings.log_level)
-    try:
-        if migrate:
-            upgrade(settings)
-        settings.resolve_session_secret()
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
+    session_secret(settings)
+    if migrate:
+        migrate_database(settings)
     run(
         "expensicat.api.app:create_app_from_env",
         host=host,
@@ -59,16 +82,15 @@ def token() -> None:
 
 
 @token.command("create")
-@click.option("--org", "organization_id", required=True, help="Organization id (org_id).")
-@click.option("--user", "user_id", required=True, help="User id (sub).")
+@click.option(
+    "--org", "organization_id", required=True, callback=_not_blank, help="Organization id (org_id)."
+)
+@click.option("--user", "user_id", required=True, callback=_not_blank, help="User id (sub).")
 @click.option("--ttl", default=3600, show_default=True, type=click.IntRange(1), help="Seconds.")
 def create_token(organization_id: str, user_id: str, ttl: int) -> None:
     """Print a session JWT signed with the configured secret."""
     settings = load_settings()
-    try:
-        secret = settings.resolve_session_secret()
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
+    secret = session_secret(settings)
     tokens = SessionTokens(secret, settings.session_issuer, settings.session_audience)
     click.echo(tokens.issue(organization_id, user_id, ttl))
 
@@ -83,5 +105,5 @@ def db_upgrade() -> None:
     """Apply pending schema migrations."""
     settings = load_settings()
     configure_logging(settings.log_level)
-    upgrade(settings)
+    migrate_database(settings)
     click.echo("Database schema is up to date.")

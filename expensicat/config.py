@@ -84,8 +84,13 @@ class Settings:
         return self.oauth2_jwks_url is not None
 
     def check(self) -> None:
-        if not (self.is_sqlite or self.database_url.startswith(("postgresql:", "postgres:"))):
-            raise ConfigError("EXPENSICAT_DATABASE_URL must start with sqlite:/// or postgresql://")
+        names_a_file = (
+            self.database_url.startswith("sqlite:///") and self.database_url != "sqlite:///"
+        )
+        if not (names_a_file or self.database_url.startswith(("postgresql:", "postgres:"))):
+            raise ConfigError(
+                "EXPENSICAT_DATABASE_URL must be sqlite:///path/to/file.db or postgresql://..."
+            )
         if self.session_secret is not None and len(self.session_secret) < MIN_SECRET_LENGTH:
             raise ConfigError(
                 f"EXPENSICAT_SESSION_SECRET must be at least {MIN_SECRET_LENGTH} characters long"

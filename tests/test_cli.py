@@ -21,6 +21,7 @@ from expensicat.db.migrate import MIGRATIONS, sqlalchemy_url, upgrade
 from tests.support.apps import serving
 from tests.support.cli import environment, overrides, run
 from tests.support.contract import CUSTOMERS, assert_customer, customer_url
+from tests.support.postgres import PostgresServer, free_port
 from tests.support.server import CLEAN_EXIT, STOP_SECONDS, ApiServer
 from tests.support.tokens import TEST_SECRET, bearer
 
@@ -105,7 +106,14 @@ class TestTokenCreate:
         assert response.status_code == 200
 
     @pytest.mark.parametrize(
-        "args", [["--user", "u"], ["--org", "o"], ["--org", "o", "--user", "u", "--ttl", "0"]]
+        "args",
+        [
+            ["--user", "u"],
+            ["--org", "o"],
+            ["--org", "o", "--user", "u", "--ttl", "0"],
+            ["--org", "", "--user", "u"],
+            ["--org", "o", "--user", " "],
+        ],
     )
     def test_missing_or_bad_options_are_refused(self, args: list[str]) -> None:
         result = CliRunner().invoke(main, ["token", "create", *args])
@@ -137,6 +145,43 @@ class TestDbUpgrade:
 
 @pytest.mark.slow
 class TestServe:
+    @pytest.mark.parametrize("command", [["serve"], ["db", "upgrade"]])
+    def test_unreachable_database_stops_it_with_one_line(self, command: list[str]) -> None:
+        url = f"postgresql://expensicat@127.0.0.1:{free_port()}/customers"
+        env = overrides(database_url=url, session_secret=TEST_SECRET)
+
+        result = CliRunner().invoke(main, command, env=env)
+
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: Cannot migrate the database:")
+        assert "Traceback" not in result.output
+
+    def test_data_folder_it_cannot_write_stops_it_with_one_line(self, tmp_path: Path) -> None:
+        not_a_folder = tmp_path / "file"
+        not_a_folder.write_text("")
+
+        result = CliRunner().invoke(main, ["serve"], env=overrides(data_dir=str(not_a_folder)))
+
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: Cannot keep the session secret:")
+
+    def test_postgresql_without_a_secret_is_refused_before_migrating(
+        self, postgres_server: PostgresServer
+    ) -> None:
+        name = f"cli_{uuid.uuid4().hex[:12]}"
+        postgres_server.create_database(name)
+
+        result = CliRunner().invoke(
+            main, ["serve"], env=overrides(database_url=postgres_server.url(name))
+        )
+
+        assert result.exit_code == 1
+        assert "EXPENSICAT_SESSION_SECRET must be set" in result.output
+        engine = sa.create_engine(sqlalchemy_url(postgres_server.url(name)))
+        with engine.connect() as connection:
+            assert not sa.inspect(connection).get_table_names()
+        engine.dispose()
+
     def test_serves_the_api_until_sigterm(
         self, fresh_database: dict[str, str], tmp_path: Path
     ) -> None:

@@ -43,7 +43,9 @@ class TestSettings:
     @pytest.mark.parametrize(
         ("env", "message"),
         [
-            ({"DATABASE_URL": "mysql://db/customers"}, "EXPENSICAT_DATABASE_URL must start with"),
+            ({"DATABASE_URL": "mysql://db/customers"}, "EXPENSICAT_DATABASE_URL must be"),
+            ({"DATABASE_URL": "sqlite://"}, "EXPENSICAT_DATABASE_URL must be"),
+            ({"DATABASE_URL": "sqlite:///"}, "EXPENSICAT_DATABASE_URL must be"),
             ({"SESSION_SECRET": "too-short"}, "at least 32 characters"),
             ({"OAUTH2_JWKS_URL": "https://auth.test/jwks"}, "OAuth2 needs all of"),
             ({"OAUTH2_ISSUER": "https://auth.test/", "OAUTH2_AUDIENCE": "api"}, "OAuth2 needs"),

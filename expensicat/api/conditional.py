@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 # Versions are stored as 32-bit integers: no tag past this one was ever issued.
 _MAX_VERSION = 2**31 - 1
 
