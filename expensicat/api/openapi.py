@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from expensicat.api.routes import IDEMPOTENCY_KEY_PATTERN
 from expensicat.auth.principal import READ_SCOPE, WRITE_SCOPE
 from expensicat.customers.fields import (
     DEFAULT_PAGE_SIZE,
@@ -17,6 +16,7 @@ from expensicat.customers.fields import (
 from expensicat.customers.validation import (
     BARE_WEBSITE,
     COUNTRY_CODES,
+    IDEMPOTENCY_KEY_PATTERN,
     REFUSED_EMAIL_DOMAINS,
     WEBSITE_SCHEME,
 )

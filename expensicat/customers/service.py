@@ -71,7 +71,7 @@ class CustomerService:
         idempotency_key: str | None = None,
     ) -> Created:
         """Create a customer; with a key, at most once however often the request is retried."""
-        values = parse_create(body)
+        values = parse_create(body, idempotency_key)
         now = self._clock()
         customer: Customer = dict.fromkeys(PUBLIC_FIELDS)
         customer.update(values)

@@ -23,6 +23,9 @@ from expensicat.customers.fields import (
 COUNTRY_CODES = frozenset(country.alpha_2 for country in pycountry.countries)
 # PostgreSQL cannot store or compare NUL in text, so no input may carry one.
 NUL_MESSAGE = "Must not contain NUL characters."
+# Printable ASCII, no leading or trailing space, at most 255 characters.
+IDEMPOTENCY_KEY_PATTERN = "^[!-~]([ -~]{0,253}[!-~])?$"
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 # Special-use names (RFC 6761) no mail reaches; .test is left to example and test data.
 REFUSED_EMAIL_DOMAINS = tuple(name for name in SPECIAL_USE_DOMAIN_NAMES if name != "test")
 
@@ -56,12 +59,17 @@ class _Errors:
             raise ValidationFailed(self.details)
 
 
-def parse_create(body: Mapping[str, Any]) -> dict[str, str | None]:
-    """Validate a create body: `name` is required, every other field optional."""
+def parse_create(
+    body: Mapping[str, Any], idempotency_key: str | None = None
+) -> dict[str, str | None]:
+    """Validate a create body: `name` is required, every other field optional. With the
+    request's Idempotency-Key, that too, so that every problem is reported at once."""
     errors = _Errors()
     values = _parse_fields(body, errors)
     if "name" not in body:
         errors.add("name", "This field is required.")
+    if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        errors.add("Idempotency-Key", "Must be 1 to 255 printable ASCII characters.")
     errors.raise_if_any()
     return values
 

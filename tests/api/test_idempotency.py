@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from expensicat.customers.service import fingerprint, timestamp, utc_now
 from tests.conftest import Api
+from tests.support.contract import assert_error
 
 URL = "/api/v1/customers"
 
@@ -71,6 +72,11 @@ class TestIdempotentCreate:
             assert response.status_code == 400
             assert "Idempotency-Key" in response.json()["error"]["details"]
         assert api.list()["meta"]["count"] == 0
+
+    def test_malformed_key_is_reported_with_the_body_problems(self, api: Api) -> None:
+        response = api.post(URL, json={"name": None}, headers={"Idempotency-Key": "x" * 256})
+
+        assert_error(response, 400, "VALIDATION_ERROR", {"Idempotency-Key", "name"})
 
 
 class TestKeyInFlight:
