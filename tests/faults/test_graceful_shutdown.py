@@ -180,6 +180,9 @@ class TestWorkers:
             with client(service, org) as api:
                 for n in range(10):
                     assert api.post("/api/v1/customers", json={"name": f"C{n}"}).status_code == 201
+            # Both workers serving, so that the signal stops two running workers rather than
+            # meeting one still starting.
+            wait_until(lambda: len(serving(service)) == 2, 15, "both workers never served")
             workers = children(service.pid)
             assert len(workers) >= 2
             service.terminate()
