@@ -210,22 +210,11 @@ class TestServe:
         large = b'{"name": "Acme", "notes": "' + b"n" * 9_000 + b'"}' + b" " * 50_000
         json = {"Content-Type": "application/json"}
         with serve_in(tmp_path) as server:
-            minted = run(
-                "token",
-                "create",
-                "--org",
-                "org-cli",
-                "--user",
-                "u",
-                env=environment(),
-                cwd=tmp_path,
-            )
+            token = token_create("--org", "org-cli", "--user", "u", data_dir=str(tmp_path / "data"))
             # Declared too large, and found too large while it streams in (no Content-Length).
             for streamed in (False, True) * 5:
                 refused_body = iter(chunked) if streamed else oversized
-                with httpx2.Client(
-                    base_url=server.url, headers=bearer(minted.stdout.strip())
-                ) as http:
+                with httpx2.Client(base_url=server.url, headers=bearer(token)) as http:
                     assert http.get(CUSTOMERS).status_code == 200
                     refused = http.post(CUSTOMERS, content=refused_body, headers=json)
                     assert refused.status_code == 413

@@ -375,14 +375,6 @@ def _header(description: str) -> dict[str, Any]:
     return {"description": description, "schema": {"type": "string"}}
 
 
-def _errors(*statuses: str) -> dict[str, Any]:
-    errors = {status: _json(_ERRORS[status], "Error") for status in statuses}
-    for status, headers in _ERROR_HEADERS.items():
-        if status in errors:
-            errors[status]["headers"] = headers
-    return errors
-
-
 _RETRY_AFTER = {"Retry-After": _header("Seconds to wait before retrying.")}
 _CHALLENGE = {"WWW-Authenticate": _header("The Bearer challenge (RFC 6750), with the error.")}
 _ERROR_HEADERS = {
@@ -392,3 +384,11 @@ _ERROR_HEADERS = {
     "429": _RETRY_AFTER,
     "503": _RETRY_AFTER,
 }
+
+
+def _errors(*statuses: str) -> dict[str, Any]:
+    errors = {status: _json(_ERRORS[status], "Error") for status in statuses}
+    for status, headers in _ERROR_HEADERS.items():
+        if status in errors:
+            errors[status]["headers"] = headers
+    return errors

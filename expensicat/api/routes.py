@@ -21,7 +21,6 @@ from expensicat.customers.store import CustomerStore, StoredCustomer
 from expensicat.db.errors import DatabaseUnavailable
 
 API_PREFIX = "/api/v1"
-# 1 to 255 printable ASCII characters; HTTP itself trims spaces at either end.
 # A readiness probe must answer before the orchestrator gives up on it, even when the
 # database is silent rather than refusing.
 READINESS_TIMEOUT_SECONDS = 1.0

@@ -23,7 +23,7 @@ from expensicat.customers.fields import (
 COUNTRY_CODES = frozenset(country.alpha_2 for country in pycountry.countries)
 # PostgreSQL cannot store or compare NUL in text, so no input may carry one.
 NUL_MESSAGE = "Must not contain NUL characters."
-# Printable ASCII, no leading or trailing space, at most 255 characters.
+# 1 to 255 printable ASCII characters; HTTP itself trims spaces at either end.
 IDEMPOTENCY_KEY_PATTERN = "^[!-~]([ -~]{0,253}[!-~])?$"
 _IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 # Special-use names (RFC 6761) no mail reaches; .test is left to example and test data.
