@@ -13,10 +13,11 @@ import httpx
 
 from bench.databases import BenchError
 from bench.dataset import SEARCH_TERM, WRITES_ORG
-from expensicat.api.app import _derive_key
+from expensicat.api.app import derive_key
 from expensicat.auth.session import SessionTokens
-from expensicat.customers.cursor import CursorSigner, Position
 from expensicat.customers.search import fold
+from expensicat.customers.validation import normalized_query
+from expensicat.paging import CursorSigner, Position
 
 API = "/api/v1/customers"
 SAMPLED_IDS = 10_000
@@ -47,9 +48,9 @@ def prepare(
     ids_file = folder / "ids.txt"
     ids_file.write_text("\n".join(ids) + "\n")
     # Signed as the service signs its own cursors, with the key it derives from the secret.
-    signer = CursorSigner(_derive_key(secret, "cursor"))
+    signer = CursorSigner(derive_key(secret, "cursor"))
     created_at, last_id = newest_first[depth - 1]
-    cursor = signer.encode(Position(created_at, last_id), organization_id, "")
+    cursor = signer.encode(Position(created_at, last_id), organization_id, normalized_query(""))
     return Fixtures(
         token=session_token(secret, organization_id),
         writer_token=session_token(secret, WRITES_ORG),

@@ -1,12 +1,19 @@
-"""The `expensicat` command: serve the API, mint session tokens, migrate the database."""
+"""The `expensicat` command: serve the API, run the background work, mint session tokens,
+migrate the database."""
 
 from __future__ import annotations
+
+import asyncio
+import signal
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from expensicat.auth.session import SessionTokens
+from expensicat.background.worker import run_worker
 from expensicat.config import ConfigError, Settings
+from expensicat.db import open_store
+from expensicat.db.errors import DatabaseUnavailable
 from expensicat.db.migrate import upgrade
 from expensicat.logs import configure_logging
 from expensicat.server import run
@@ -74,6 +81,33 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
         factory=True,
         log_level=settings.log_level,
     )
+
+
+@main.command()
+def worker() -> None:
+    """Run the background work alone (housekeeping), until SIGTERM or SIGINT.
+
+    Every `serve` also offers to run it; one process per host does, under a lease in the
+    data directory, so a worker started here takes it while no server holds it.
+    """
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    asyncio.run(_run_worker(settings))
+
+
+async def _run_worker(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        store = await open_store(settings)
+    except DatabaseUnavailable as error:
+        raise click.ClickException(f"Cannot reach the database: {error}") from None
+    try:
+        await run_worker(settings.data_dir, store, stop)
+    finally:
+        await store.close()
 
 
 @main.group()

@@ -26,8 +26,8 @@ from starlette.testclient import TestClient
 
 from expensicat.api.app import create_app
 from expensicat.api.docs import OPENAPI_PATH
+from expensicat.api.idempotency import KEY_PATTERN as IDEMPOTENCY_KEY_PATTERN
 from expensicat.config import Settings
-from expensicat.customers.validation import IDEMPOTENCY_KEY_PATTERN
 from tests.support.server import ApiServer
 from tests.support.tokens import TEST_SECRET, bearer, session_token
 

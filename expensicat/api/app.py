@@ -1,20 +1,22 @@
-"""The application factory: settings in, a ready ASGI app out."""
+"""The application factory: settings in, a ready ASGI app out. The composition root: the
+one place that knows every feature, and hands each component what it needs."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import hashlib
 import hmac
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
+from expensicat.api import health
 from expensicat.api.docs import docs_routes
+from expensicat.api.endpoint import Endpoint
 from expensicat.api.errors import (
     DOMAIN_ERRORS,
     ApiError,
@@ -23,58 +25,66 @@ from expensicat.api.errors import (
     handle_http_exception,
 )
 from expensicat.api.middleware import CloseAfterUnreadBody, RequestContextMiddleware
-from expensicat.api.ratelimit import RateLimitMiddleware
-from expensicat.api.routes import Services, routes
+from expensicat.api.openapi import build_openapi
+from expensicat.api.ratelimit import RateLimitHeaders
+from expensicat.api.shared import Shared
 from expensicat.auth.oauth2 import AccessTokens, JwksCache
 from expensicat.auth.session import SessionTokens
 from expensicat.auth.verifier import TokenVerifier
+from expensicat.background import worker as background
 from expensicat.config import Settings
-from expensicat.customers.cursor import CursorSigner
+from expensicat.customers import http as customers_http
+from expensicat.customers.schemas import customer_schemas
 from expensicat.customers.service import CustomerService
 from expensicat.db import open_store
-from expensicat.db.errors import DatabaseUnavailable
 from expensicat.logs import configure_logging
+from expensicat.paging import CursorSigner
 from expensicat.ratelimit import build_limiter
 
-HOUSEKEEPING_INTERVAL_SECONDS = 3600
 logger = logging.getLogger("expensicat")
+
+ENDPOINTS: tuple[Endpoint, ...] = (*customers_http.ENDPOINTS, *health.ENDPOINTS)
 
 
 def create_app(settings: Settings) -> Starlette:
     limiter = build_limiter(settings)
-    # Outside the request context middleware, so that even the 500 it writes carries the budget.
-    middleware = [] if limiter is None else [Middleware(RateLimitMiddleware, limiter=limiter)]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = await open_store(settings)
-        if limiter is not None:
-            await limiter.open()
-        secret = settings.resolve_session_secret()
-        app.state.services = Services(
-            customers=CustomerService(store, CursorSigner(_derive_key(secret, "cursor"))),
-            verifier=build_verifier(settings, secret),
-            store=store,
-            max_body_bytes=settings.max_body_bytes,
-        )
-        housekeeping = asyncio.create_task(_forget_expired_keys(app.state.services.customers))
-        # Everything loaded so far lives as long as the process: keep the collector off it.
-        gc.freeze()
-        logger.info("Application startup complete")
-        try:
-            yield
-        finally:
-            housekeeping.cancel()
-            await store.close()
+        # Whatever started is released, in reverse, however far the start got.
+        async with AsyncExitStack() as started:
+            store = await open_store(settings)
+            started.push_async_callback(store.close)
             if limiter is not None:
-                await limiter.close()
-            logger.info("Application shutdown complete")
+                await limiter.open()
+                started.push_async_callback(limiter.close)
+            secret = settings.resolve_session_secret()
+            app.state.shared = Shared(
+                verifier=build_verifier(settings, secret),
+                limiter=limiter,
+                keys=store,
+                max_body_bytes=settings.max_body_bytes,
+            )
+            app.state.database = store
+            app.state.customers = CustomerService(store, CursorSigner(derive_key(secret, "cursor")))
+            await started.enter_async_context(background.in_process(settings.data_dir, store))
+            # Everything loaded so far lives as long as the process: keep the collector off it.
+            gc.freeze()
+            logger.info("Application startup complete")
+            yield
+        logger.info("Application shutdown complete")
 
+    # Budget headers outside the request context middleware, so that even the 500 it
+    # writes carries them.
+    budget_headers = [] if limiter is None else [Middleware(RateLimitHeaders)]
     app = Starlette(
-        routes=[*routes, *docs_routes()],
+        routes=[
+            *(endpoint.route() for endpoint in ENDPOINTS),
+            *docs_routes(build_openapi(ENDPOINTS, customer_schemas())),
+        ],
         middleware=[
             Middleware(CloseAfterUnreadBody),
-            *middleware,
+            *budget_headers,
             Middleware(RequestContextMiddleware),
         ],
         exception_handlers={
@@ -106,15 +116,6 @@ def build_verifier(settings: Settings, secret: str) -> TokenVerifier:
     return TokenVerifier(sessions, access_tokens)
 
 
-async def _forget_expired_keys(customers: CustomerService) -> None:
-    while True:
-        await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
-        try:
-            await customers.forget_expired_keys()
-        except DatabaseUnavailable:
-            logger.warning("could not purge expired idempotency keys: database unavailable")
-
-
-def _derive_key(secret: str, purpose: str) -> bytes:
+def derive_key(secret: str, purpose: str) -> bytes:
     """A key for one purpose, so that a cursor signature is never a valid token signature."""
     return hmac.new(secret.encode(), f"expensicat {purpose}".encode(), hashlib.sha256).digest()

@@ -7,7 +7,12 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from expensicat.api.errors import ApiError
+from expensicat.api.errors import (
+    INVALID_JSON,
+    PAYLOAD_TOO_LARGE,
+    UNSUPPORTED_MEDIA_TYPE,
+    ApiError,
+)
 
 
 async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
@@ -23,26 +28,19 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise ApiError(400, "INVALID_JSON", "The request body is not valid JSON.") from None
+        raise INVALID_JSON() from None
     if not isinstance(value, dict):
-        raise ApiError(400, "INVALID_JSON", "The request body must be a JSON object.")
+        raise INVALID_JSON("The request body must be a JSON object.")
     return value
 
 
 def _require_json(content_type: str) -> None:
     media_type = content_type.partition(";")[0].strip().lower()
     if media_type != "application/json":
-        raise ApiError(
-            415,
-            "UNSUPPORTED_MEDIA_TYPE",
-            "The request body must be sent as Content-Type: application/json.",
-        )
+        raise UNSUPPORTED_MEDIA_TYPE()
 
 
 def _too_large(max_bytes: int) -> ApiError:
-    return ApiError(
-        413,
-        "PAYLOAD_TOO_LARGE",
-        f"The request body is larger than {max_bytes} bytes.",
-        {"max_bytes": max_bytes},
+    return PAYLOAD_TOO_LARGE(
+        f"The request body is larger than {max_bytes} bytes.", {"max_bytes": max_bytes}
     )

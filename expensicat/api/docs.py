@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from expensicat.api.openapi import build_openapi
 from expensicat.api.responses import json_response
 
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -29,9 +30,7 @@ _DOCS_PAGE = f"""<!doctype html>
 """
 
 
-def docs_routes() -> list[Route]:
-    document = build_openapi()
-
+def docs_routes(document: dict[str, Any]) -> list[Route]:
     async def openapi(request: Request) -> Response:
         """The OpenAPI 3.1 description of this API."""
         return json_response(document)

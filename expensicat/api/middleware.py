@@ -12,7 +12,7 @@ import traceback
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from expensicat.api.errors import error_response, internal_error
+from expensicat.api.errors import INTERNAL_ERROR, error_response
 
 access_log = logging.getLogger("expensicat.access")
 error_log = logging.getLogger("expensicat.errors")
@@ -60,7 +60,7 @@ class RequestContextMiddleware:
                 "".join(traceback.format_tb(error.__traceback__)).rstrip(),
             )
             if not response_started:
-                await error_response(internal_error())(scope, receive, send_with_id)
+                await error_response(INTERNAL_ERROR())(scope, receive, send_with_id)
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
             access_log.info(

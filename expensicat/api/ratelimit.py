@@ -1,35 +1,66 @@
-"""Per-organization budgets on the wire: 429 over budget, RateLimit headers on every answer.
+"""Request budgets on the wire: 429 over budget, RateLimit headers on every answer.
 
-The organization is known only once its token is verified, so `spend_budget` runs in
-authentication and leaves its decision in the request scope; the middleware then adds
-the headers to whatever response follows, success or error (IETF draft RateLimit header
-fields: Limit is the burst, Remaining what is left of it, Reset the seconds until full).
+Budgets are spent by the endpoint runner, apart from authentication: keyed by the
+caller's organization where a token names one, by the client's address where none does.
+The decision rides in the request scope to the middleware, which adds its headers to
+whatever response follows, success or error, the last-resort 500 included (IETF draft
+RateLimit header fields: Limit is the burst, Remaining what is left of it, Reset the
+seconds until full).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from expensicat.api.errors import ApiError
-from expensicat.ratelimit import Decision, Limiter
+from expensicat.api.errors import RATE_LIMITED
+from expensicat.api.shared import shared
+from expensicat.auth.principal import Principal
+from expensicat.ratelimit import Decision
 
-_LIMITER = "expensicat.limiter"
 _DECISION = "expensicat.rate_limit"
 
 
-class RateLimitMiddleware:
-    """Hands the limiter to the request and writes the decision's headers on the way out."""
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A named budget an endpoint spends from; each name counts on its own."""
 
-    def __init__(self, app: ASGIApp, limiter: Limiter) -> None:
+    name: str
+
+    def key(self, request: Request, principal: Principal | None) -> str:
+        if principal is not None:
+            return f"{self.name}:org:{principal.organization_id}"
+        address = request.client.host if request.client else "unknown"
+        return f"{self.name}:address:{address}"
+
+
+# What every API request spends, reads and writes alike.
+REQUESTS = Budget("requests")
+
+
+async def spend(request: Request, budget: Budget, principal: Principal | None) -> None:
+    """Count this request against its budget; 429 when the budget is spent."""
+    limiter = shared(request).limiter
+    if limiter is None:
+        return
+    decision = await limiter.take(budget.key(request, principal))
+    request.scope[_DECISION] = decision
+    if not decision.allowed:
+        raise RATE_LIMITED(headers={"Retry-After": str(decision.retry_after)})
+
+
+class RateLimitHeaders:
+    """Writes the request's budget decision, if one was made, into the response head."""
+
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        scope[_LIMITER] = self.limiter
 
         async def send_with_budget(message: Message) -> None:
             decision: Decision | None = scope.get(_DECISION)
@@ -38,22 +69,6 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_budget)
-
-
-async def spend_budget(request: Request, organization_id: str) -> None:
-    """Count this request against the organization's budget; 429 when it is spent."""
-    limiter: Limiter | None = request.scope.get(_LIMITER)
-    if limiter is None:
-        return
-    decision = await limiter.take(organization_id)
-    request.scope[_DECISION] = decision
-    if not decision.allowed:
-        raise ApiError(
-            429,
-            "RATE_LIMITED",
-            "Too many requests for this organization; try again after Retry-After seconds.",
-            headers={"Retry-After": str(decision.retry_after)},
-        )
 
 
 def _headers(decision: Decision) -> list[tuple[bytes, bytes]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from expensicat.customers.cursor import Position
 from expensicat.customers.fields import Customer
+from expensicat.paging import Position
 
 
 @dataclass(frozen=True, slots=True)

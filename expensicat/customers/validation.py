@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pycountry
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
-from expensicat.customers.cursor import InvalidCursor, Position
-from expensicat.customers.errors import ValidationFailed
 from expensicat.customers.fields import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -19,13 +17,13 @@ from expensicat.customers.fields import (
     SERVER_FIELDS,
     WRITABLE_FIELDS,
 )
+from expensicat.customers.search import fold
+from expensicat.errors import ValidationFailed
+from expensicat.paging import NEWEST_FIRST, InvalidCursor, Position
 
 COUNTRY_CODES = frozenset(country.alpha_2 for country in pycountry.countries)
 # PostgreSQL cannot store or compare NUL in text, so no input may carry one.
 NUL_MESSAGE = "Must not contain NUL characters."
-# 1 to 255 printable ASCII characters; HTTP itself trims spaces at either end.
-IDEMPOTENCY_KEY_PATTERN = "^[!-~]([ -~]{0,253}[!-~])?$"
-_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 # Special-use names (RFC 6761) no mail reaches; .test is left to example and test data.
 REFUSED_EMAIL_DOMAINS = tuple(name for name in SPECIAL_USE_DOMAIN_NAMES if name != "test")
 
@@ -42,9 +40,27 @@ _WEBSITE = re.compile(f"(?:{WEBSITE_SCHEME})?{BARE_WEBSITE}")
 
 @dataclass(frozen=True, slots=True)
 class ListQuery:
+    """A list request, parsed: the page size, where to start, and what to find."""
+
     limit: int
     after: Position | None
     q: str
+    sort: str = NEWEST_FIRST
+
+    @property
+    def search(self) -> str:
+        """The search term as names are stored for it: folded."""
+        return fold(self.q)
+
+    @property
+    def normalized(self) -> str:
+        """Everything but the page size and the position, spelled one way: what a cursor
+        is bound to."""
+        return normalized_query(self.q, self.sort)
+
+
+def normalized_query(q: str, sort: str = NEWEST_FIRST) -> str:
+    return f"sort={sort}&q={fold(q.strip())}"
 
 
 class _Errors:
@@ -59,17 +75,12 @@ class _Errors:
             raise ValidationFailed(self.details)
 
 
-def parse_create(
-    body: Mapping[str, Any], idempotency_key: str | None = None
-) -> dict[str, str | None]:
-    """Validate a create body: `name` is required, every other field optional. With the
-    request's Idempotency-Key, that too, so that every problem is reported at once."""
+def parse_create(body: Mapping[str, Any]) -> dict[str, str | None]:
+    """Validate a create body: `name` is required, every other field optional."""
     errors = _Errors()
     values = _parse_fields(body, errors)
     if "name" not in body:
         errors.add("name", "This field is required.")
-    if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
-        errors.add("Idempotency-Key", "Must be 1 to 255 printable ASCII characters.")
     errors.raise_if_any()
     return values
 
@@ -83,16 +94,19 @@ def parse_update(body: Mapping[str, Any]) -> dict[str, str | None]:
 
 
 def parse_list_query(
-    params: Mapping[str, str], read_cursor: Callable[[str, str], Position]
+    params: Iterable[tuple[str, str]], read_cursor: Callable[[str, str], Position]
 ) -> ListQuery:
-    """Validate `limit`, `cursor` and `q` of a list request; `read_cursor(cursor, q)` gives
-    the position a cursor names, or raises InvalidCursor."""
+    """Validate `limit`, `cursor` and `q` of a list request, given as (name, value) pairs in
+    the order sent; `read_cursor(cursor, normalized_query)` gives the position a cursor
+    names, or raises InvalidCursor."""
+    # A repeated parameter counts with its last value.
+    given = dict(params)
     errors = _Errors()
     limit = DEFAULT_PAGE_SIZE
-    raw_limit = params.get("limit")
+    raw_limit = given.get("limit")
     if raw_limit is not None:
         limit = _parse_limit(raw_limit, errors)
-    raw_q = params.get("q", "")
+    raw_q = given.get("q", "")
     # Counted as sent, before trimming, like every other length limit.
     if len(raw_q) > MAX_QUERY_LENGTH:
         errors.add("q", f"Must be at most {MAX_QUERY_LENGTH} characters.")
@@ -100,10 +114,10 @@ def parse_list_query(
     if "\x00" in q:
         errors.add("q", NUL_MESSAGE)
     after = None
-    cursor = params.get("cursor")
+    cursor = given.get("cursor")
     if cursor:
         try:
-            after = read_cursor(cursor, q)
+            after = read_cursor(cursor, normalized_query(q))
         except InvalidCursor:
             errors.add("cursor", "Not a cursor this service issued for this query.")
     errors.raise_if_any()

@@ -14,10 +14,10 @@ from typing import Any
 import asyncpg
 
 from expensicat.config import Settings
-from expensicat.customers.cursor import Position
-from expensicat.customers.fields import PUBLIC_FIELDS, Customer
+from expensicat.customers.fields import PUBLIC_FIELDS, Customer, customer_from, field_values
 from expensicat.customers.store import KeyClaim, KeyHold, StoredCustomer
 from expensicat.db.errors import unavailable
+from expensicat.paging import Position
 
 _RFC3339 = """'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"""
 _EXPRESSIONS = {
@@ -230,7 +230,7 @@ class PostgresStore:
             args = [organization_id, limit, *after_key]
         async with self._connection() as connection:
             rows = await connection.fetch(sql, *args)
-        return [dict(row) for row in rows]
+        return [customer_from(row) for row in rows]
 
     async def ping(self) -> None:
         async with self._connection() as connection:
@@ -281,9 +281,9 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 
 def _stored(row: asyncpg.Record) -> StoredCustomer:
-    customer = dict(row)
-    version = customer.pop("version")
-    return StoredCustomer(customer=customer, version=version)
+    fields = dict(row)
+    version = fields.pop("version")
+    return StoredCustomer(customer=customer_from(fields), version=version)
 
 
 def _escape_like(text: str) -> str:
@@ -291,5 +291,5 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _in_order(customer: Customer) -> list[Any]:
-    return [customer[field] for field in PUBLIC_FIELDS]
+def _in_order(customer: Customer) -> list[object]:
+    return field_values(customer)

@@ -21,8 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from expensicat.customers.cursor import Position
-from expensicat.customers.fields import PUBLIC_FIELDS, Customer
+from expensicat.customers.fields import PUBLIC_FIELDS, Customer, customer_from, field_values
 from expensicat.customers.store import KeyClaim, KeyHold, StoredCustomer
 from expensicat.db.errors import DatabaseUnavailable, unavailable
 from expensicat.db.sqlite_search import (
@@ -33,6 +32,7 @@ from expensicat.db.sqlite_search import (
     Verdicts,
     few_names,
 )
+from expensicat.paging import Position
 
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 # How far a read may go on the event loop, in SQLite VM steps: a lookup or a page takes a
@@ -92,7 +92,7 @@ class SqliteStore:
     async def insert(
         self, customer: Customer, name_search: str, hold: KeyHold | None = None
     ) -> bool:
-        values = (*[customer[field] for field in PUBLIC_FIELDS], name_search)
+        values = (*field_values(customer), name_search)
         if hold is None:
             await self._run(lambda db: db.execute(INSERT, values), writes=True)
             return True
@@ -347,7 +347,8 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
 
 
 def _stored(row: tuple[Any, ...]) -> StoredCustomer:
-    return StoredCustomer(customer=dict(zip(PUBLIC_FIELDS, row[:-1], strict=True)), version=row[-1])
+    customer = customer_from(zip(PUBLIC_FIELDS, row[:-1], strict=True))
+    return StoredCustomer(customer=customer, version=row[-1])
 
 
 def _later_than(previous: str, now: str) -> str:

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from expensicat.customers.cursor import Position
-from expensicat.customers.fields import PUBLIC_FIELDS, Customer
+from expensicat.customers.fields import PUBLIC_FIELDS, Customer, customer_from
+from expensicat.paging import Position
 
 COLUMNS = ", ".join(PUBLIC_FIELDS)
 # Trigrams need three characters; shorter terms are matched by walking the page order.
@@ -63,7 +63,7 @@ class PageQuery:
             "ORDER BY created_at DESC, id DESC"
         )
         return [
-            dict(zip(PUBLIC_FIELDS, row, strict=True))
+            customer_from(zip(PUBLIC_FIELDS, row, strict=True))
             for row in db.execute(sql, (*args, self.limit))
         ]
 

@@ -6,7 +6,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from expensicat.customers.service import fingerprint, timestamp, utc_now
+from expensicat.api.idempotency import fingerprint
+from expensicat.timestamps import timestamp, utc_now
 from tests.conftest import Api
 from tests.support.contract import assert_error
 
@@ -83,10 +84,10 @@ class TestKeyInFlight:
     """Another worker or instance holding the key is simulated by claiming it in the database."""
 
     def claim_elsewhere(self, api: Api, key: str, lease_until: str) -> None:
-        store = api.client.app.state.services.store  # type: ignore[attr-defined]
+        store = api.client.app.state.shared.keys  # type: ignore[attr-defined]
         portal = api.client.portal
         assert portal is not None
-        request_hash = fingerprint({"name": "Acme"})
+        request_hash = fingerprint("POST", URL, {"name": "Acme"})
         now = timestamp(utc_now())
         claim = portal.call(
             store.claim_key, api.org, key, request_hash, now, lease_until, "2000-01-01"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from expensicat.customers.cursor import CursorSigner, InvalidCursor, Position
+from expensicat.paging import CursorSigner, InvalidCursor, Position
 
 KEY = b"k" * 32
 POSITION = Position(

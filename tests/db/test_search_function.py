@@ -20,10 +20,10 @@ from alembic import command
 from alembic.config import Config
 
 from expensicat.config import Settings
-from expensicat.customers.cursor import Position
 from expensicat.customers.fields import Customer
 from expensicat.db.migrate import MIGRATIONS, sqlalchemy_url, upgrade
 from expensicat.db.postgres import SEARCH_PAGE, PostgresStore
+from expensicat.paging import Position
 from tests.conftest import make_settings
 from tests.support.postgres import PostgresServer
 

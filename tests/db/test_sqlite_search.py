@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from expensicat.customers.cursor import Position
 from expensicat.customers.fields import Customer
 from expensicat.customers.search import fold
 from expensicat.db.errors import DatabaseUnavailable
 from expensicat.db.migrate import upgrade
 from expensicat.db.sqlite import INLINE_STEPS, SqliteStore
 from expensicat.db.sqlite_search import RARE_MATCHES, Verdicts
+from expensicat.paging import Position
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.anyio

@@ -1,0 +1,105 @@
+"""Endpoints declared once. The routes and the OpenAPI document are both built from these
+declarations, so what the server does and what the document says cannot drift apart.
+
+Adding an endpoint means one declaration and one handler: the runner authenticates the
+caller, spends the request budget and checks the scope before the handler runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from expensicat.api.auth import authenticate, require_scope
+from expensicat.api.body import read_json_object
+from expensicat.api.errors import ErrorType
+from expensicat.api.ratelimit import REQUESTS, Budget, spend
+from expensicat.api.shared import shared
+from expensicat.auth.principal import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request to an endpoint, with the caller its token names (when it needs one)."""
+
+    request: Request
+    principal: Principal | None
+
+    @property
+    def organization_id(self) -> str:
+        assert self.principal is not None, "only endpoints with a scope have a caller"
+        return self.principal.organization_id
+
+    def path(self, name: str) -> str:
+        value: str = self.request.path_params[name]
+        return value
+
+    def header(self, name: str) -> str | None:
+        return self.request.headers.get(name)
+
+    async def json(self) -> dict[str, Any]:
+        """The body as one JSON object, within the configured size limit."""
+        return await read_json_object(self.request, shared(self.request).max_body_bytes)
+
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    name: str
+    location: Literal["query", "header"]
+    description: str
+    schema: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A successful answer: its status, what it means, its body's schema and its headers."""
+
+    status: int
+    description: str
+    schema: str | None = None
+    headers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    handler: Handler
+    answers: tuple[Answer, ...]
+    # The scope a bearer token must grant; None for endpoints anyone may call.
+    scope: str | None = None
+    description: str | None = None
+    parameters: tuple[Parameter, ...] = ()
+    request_body: str | None = None
+    # The errors of this endpoint's own; those of authentication, budgets, bodies and
+    # idempotency are implied by the fields above.
+    errors: tuple[ErrorType, ...] = ()
+    budget: Budget | None = REQUESTS
+    idempotent: bool = False
+    documented: bool = True
+    tags: tuple[str, ...] = field(default=())
+
+    def route(self) -> Route:
+        return Route(self.path, self._run, methods=[self.method], name=self.operation_id)
+
+    async def _run(self, request: Request) -> Response:
+        principal = None
+        if self.scope is not None:
+            principal = await authenticate(request)
+        if self.budget is not None:
+            # Counted before the scope check: refused requests cost the service as much.
+            await spend(request, self.budget, principal)
+        if self.scope is not None:
+            assert principal is not None
+            require_scope(principal, self.scope)
+        return await self.handler(Call(request, principal))

@@ -1,0 +1,57 @@
+"""The background worker: waits for the host's lease, then runs the jobs until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Protocol
+
+from expensicat.api.idempotency import KEY_RETENTION
+from expensicat.background.jobs import Job, run_jobs, stopped_within
+from expensicat.background.lease import HostLease
+from expensicat.timestamps import timestamp, utc_now
+
+LEASE_FILE_NAME = "background.lock"
+HOUSEKEEPING_SECONDS = 3600
+# How often a process without the lease asks for it again.
+LEASE_RETRY_SECONDS = 5.0
+log = logging.getLogger("expensicat.background")
+
+
+class Housekeeping(Protocol):
+    async def purge_keys(self, created_before: str) -> None: ...
+
+
+def jobs(store: Housekeeping) -> list[Job]:
+    async def forget_expired_keys() -> None:
+        await store.purge_keys(timestamp(utc_now() - KEY_RETENTION))
+
+    return [Job("forget expired idempotency keys", HOUSEKEEPING_SECONDS, forget_expired_keys)]
+
+
+async def run_worker(data_dir: Path, store: Housekeeping, stop: asyncio.Event) -> None:
+    """Run the jobs while this process holds the host's lease, until `stop` is set."""
+    lease = HostLease(data_dir / LEASE_FILE_NAME)
+    try:
+        while not lease.try_take():
+            if await stopped_within(stop, LEASE_RETRY_SECONDS):
+                return
+        log.info("Background work runs in this process")
+        await run_jobs(jobs(store), stop)
+    finally:
+        lease.release()
+
+
+@asynccontextmanager
+async def in_process(data_dir: Path, store: Housekeeping) -> AsyncIterator[None]:
+    """Offer to run the background work in this process for as long as the block runs."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(data_dir, store, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task

@@ -1,0 +1,174 @@
+"""The customers endpoints: each declared once, with its handler. A handler parses the
+request, calls the service and shapes the answer; the runner has already authenticated
+the caller, spent the budget and checked the scope."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from expensicat.api.conditional import etag, if_match_versions, none_match
+from expensicat.api.endpoint import Answer, Call, Endpoint, Parameter
+from expensicat.api.errors import NOT_FOUND, PRECONDITION_FAILED, VALIDATION_ERROR
+from expensicat.api.idempotency import checked_with_key, once
+from expensicat.api.responses import json_response
+from expensicat.auth.principal import READ_SCOPE, WRITE_SCOPE
+from expensicat.customers.fields import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_QUERY_LENGTH
+from expensicat.customers.schemas import NO_NUL
+from expensicat.customers.service import CustomerService
+from expensicat.customers.store import KeyHold, StoredCustomer
+
+CUSTOMERS = "/api/v1/customers"
+CUSTOMER = "/api/v1/customers/{id}"
+
+
+def customers(request: Request) -> CustomerService:
+    found: CustomerService = request.app.state.customers
+    return found
+
+
+async def list_customers(call: Call) -> Response:
+    """List customers, newest first, one page at a time."""
+    params = call.request.query_params.multi_items()
+    page = await customers(call.request).list(call.organization_id, params)
+    meta = {"count": len(page.customers), "next_cursor": page.next_cursor}
+    return json_response({"data": page.customers, "meta": meta})
+
+
+async def create_customer(call: Call) -> Response:
+    """Create a customer."""
+    body = await call.json()
+    service = customers(call.request)
+    draft = checked_with_key(call, lambda: service.draft(call.organization_id, body))
+    location = {"Location": f"{CUSTOMERS}/{draft.customer['id']}"}
+
+    async def create(hold: KeyHold | None) -> bool:
+        return await service.create(draft, hold)
+
+    return await once(call, body, _customer_response(draft, 201, location), create)
+
+
+async def get_customer(call: Call) -> Response:
+    """Get one customer by id."""
+    found = await customers(call.request).get(call.organization_id, call.path("id"))
+    tag = etag(found.version)
+    if none_match(call.header("if-none-match"), tag):
+        return Response(status_code=304, headers={"ETag": tag})
+    return _customer_response(found)
+
+
+async def update_customer(call: Call) -> Response:
+    """Change some fields of a customer: absent fields stay, null clears."""
+    body = await call.json()
+    updated = await customers(call.request).update(
+        call.organization_id, call.path("id"), body, if_match_versions(call.header("if-match"))
+    )
+    return _customer_response(updated)
+
+
+def _customer_response(
+    stored: StoredCustomer, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return json_response(
+        {"data": stored.customer}, status, {**(headers or {}), "ETag": etag(stored.version)}
+    )
+
+
+ENDPOINTS = (
+    Endpoint(
+        "GET",
+        CUSTOMERS,
+        "listCustomers",
+        "List customers",
+        list_customers,
+        (Answer(200, "A page of customers.", "CustomerList"),),
+        scope=READ_SCOPE,
+        description="Newest first. Follow meta.next_cursor for the next page.",
+        parameters=(
+            Parameter(
+                "cursor",
+                "query",
+                "Pagination cursor from meta.next_cursor of the previous page.",
+                {"type": "string"},
+            ),
+            Parameter(
+                "limit",
+                "query",
+                f"Number of items per page (1-{MAX_PAGE_SIZE}).",
+                {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_PAGE_SIZE,
+                    "default": DEFAULT_PAGE_SIZE,
+                },
+            ),
+            Parameter(
+                "q",
+                "query",
+                "Search by name: a substring, ignoring case and accents.",
+                {"type": "string", "maxLength": MAX_QUERY_LENGTH, "pattern": NO_NUL},
+            ),
+        ),
+        errors=(VALIDATION_ERROR,),
+    ),
+    Endpoint(
+        "POST",
+        CUSTOMERS,
+        "createCustomer",
+        "Create customer",
+        create_customer,
+        (
+            Answer(
+                201,
+                "The created customer.",
+                "CustomerResponse",
+                ("Location", "ETag", "Idempotent-Replayed"),
+            ),
+        ),
+        scope=WRITE_SCOPE,
+        request_body="CustomerCreate",
+        errors=(VALIDATION_ERROR,),
+        idempotent=True,
+    ),
+    Endpoint(
+        "GET",
+        CUSTOMER,
+        "getCustomer",
+        "Get customer",
+        get_customer,
+        (
+            Answer(200, "The customer.", "CustomerResponse", ("ETag",)),
+            Answer(304, "Not modified since the ETag in If-None-Match.", None, ("ETag",)),
+        ),
+        scope=READ_SCOPE,
+        parameters=(
+            Parameter(
+                "If-None-Match",
+                "header",
+                "Answer 304 when the customer still has this ETag.",
+                {"type": "string"},
+            ),
+        ),
+        errors=(NOT_FOUND,),
+    ),
+    Endpoint(
+        "PATCH",
+        CUSTOMER,
+        "updateCustomer",
+        "Update customer",
+        update_customer,
+        (Answer(200, "The updated customer.", "CustomerResponse", ("ETag",)),),
+        scope=WRITE_SCOPE,
+        description="Fields absent from the body stay as they are; null clears a field.",
+        parameters=(
+            Parameter(
+                "If-Match",
+                "header",
+                "Only update while the customer still has this ETag.",
+                {"type": "string"},
+            ),
+        ),
+        request_body="CustomerUpdate",
+        errors=(VALIDATION_ERROR, NOT_FOUND, PRECONDITION_FAILED),
+    ),
+)
