@@ -18,7 +18,11 @@ class NotFound(Exception):
 
 
 class VersionMismatch(Exception):
-    """The record changed since the version the caller based its edit on."""
+    """The record changed since the version the caller based its edit on; `current` is the
+    version it has now, so the caller can read it again and retry."""
 
     resource = "resource"
 
+    def __init__(self, current: int) -> None:
+        super().__init__(f"the current version is {current}")
+        self.current = current

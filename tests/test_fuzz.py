@@ -64,7 +64,14 @@ CONFIG: dict[str, Any] = {
             # can tell which strings those are, so a made-up one is rightly refused.
             "include-operation-id": "listCustomers",
             "checks": {"positive_data_acceptance": {"expected-statuses": [*_ACCEPTED, "400"]}},
-        }
+        },
+        {
+            # The coverage phase cannot honour a header pattern that needs quotes (it keeps
+            # header values to letters and digits) and then sends If-Match: 0 as if it were
+            # valid; the other phases generate If-Match from its pattern.
+            "include-operation-id": "updateCustomer",
+            "phases": {"coverage": {"enabled": False}},
+        },
     ],
 }
 

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
+from expensicat.api.conditional import etag
 from expensicat.api.responses import json_response
 from expensicat.db.errors import DatabaseUnavailable
 from expensicat.errors import NotFound, ValidationFailed, VersionMismatch
@@ -92,7 +93,8 @@ PRECONDITION_FAILED = ErrorType(
     412,
     "PRECONDITION_FAILED",
     "The record has changed since the ETag in If-Match.",
-    "If-Match does not match the current ETag",
+    "If-Match does not match the current ETag, which the answer carries",
+    ("ETag",),
 )
 PAYLOAD_TOO_LARGE = ErrorType(
     413, "PAYLOAD_TOO_LARGE", "The request body is too large.", "the body is over the size limit"
@@ -150,7 +152,10 @@ def from_domain(error: Exception) -> ApiError:
     if isinstance(error, NotFound):
         return NOT_FOUND(f"No such {error.resource}.")
     if isinstance(error, VersionMismatch):
-        return PRECONDITION_FAILED(f"The {error.resource} has changed since the ETag in If-Match.")
+        return PRECONDITION_FAILED(
+            f"The {error.resource} has changed since the ETag in If-Match.",
+            headers={"ETag": etag(error.current)},
+        )
     if isinstance(error, DatabaseUnavailable):
         return service_unavailable()
     return INTERNAL_ERROR()

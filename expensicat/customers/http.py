@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from expensicat.api.conditional import etag, if_match_versions, none_match
+from expensicat.api.conditional import IF_MATCH_PATTERN, etag, if_match_versions, none_match
 from expensicat.api.endpoint import Answer, Call, Endpoint, Parameter
 from expensicat.api.errors import NOT_FOUND, PRECONDITION_FAILED, VALIDATION_ERROR
 from expensicat.api.idempotency import checked_with_key, once
@@ -165,7 +165,7 @@ ENDPOINTS = (
                 "If-Match",
                 "header",
                 "Only update while the customer still has this ETag.",
-                {"type": "string"},
+                {"type": "string", "pattern": IF_MATCH_PATTERN, "examples": ['"1"', "*"]},
             ),
         ),
         request_body="CustomerUpdate",

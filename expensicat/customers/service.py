@@ -73,7 +73,7 @@ class CustomerService:
         if not changes:
             current = await self.get(organization_id, customer_id)
             if if_match is not None and current.version not in if_match:
-                raise CustomerChanged
+                raise CustomerChanged(current.version)
             return current
         if "name" in changes:
             changes["name_search"] = fold(changes["name"] or "")
@@ -85,8 +85,8 @@ class CustomerService:
             return updated
         if expected is None:
             raise CustomerNotFound
-        await self.get(organization_id, customer_id)  # not found wins over a stale version
-        raise CustomerChanged
+        current = await self.get(organization_id, customer_id)  # not found wins over stale
+        raise CustomerChanged(current.version)
 
     async def list(self, organization_id: str, params: Iterable[tuple[str, str]]) -> Page:
         query = parse_list_query(
@@ -112,7 +112,7 @@ class CustomerService:
             return next(iter(if_match))
         current = await self.get(organization_id, customer_id)
         if current.version not in if_match:
-            raise CustomerChanged
+            raise CustomerChanged(current.version)
         return current.version
 
 

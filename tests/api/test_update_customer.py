@@ -227,12 +227,34 @@ class TestUpdateCustomerIfMatch:
         assert_error(response, 412, "PRECONDITION_FAILED")
         assert current(api, customer) == changed
 
+    def test_a_failed_precondition_carries_the_current_etag_to_retry_with(self, api: Api) -> None:
+        customer = api.create(**ORIGINAL)
+        stale = etag_of(api, customer)
+        patch(api, customer, {"notes": "changed meanwhile"})
+
+        response = patch(api, customer, {"city": "Hamburg"}, **{"If-Match": stale})
+
+        assert_error(response, 412, "PRECONDITION_FAILED")
+        assert response.headers["etag"] == etag_of(api, customer) == '"2"'
+        retry = patch(api, customer, {"city": "Hamburg"}, **{"If-Match": response.headers["etag"]})
+        assert retry.status_code == 200
+
+    @pytest.mark.parametrize("header", ["garbage", "2", '"1", garbage', "W/", '"1" "2"', ","])
+    def test_a_header_that_is_no_list_of_entity_tags_is_a_validation_error(
+        self, api: Api, header: str
+    ) -> None:
+        customer = api.create(**ORIGINAL)
+
+        response = patch(api, customer, {"city": "Hamburg"}, **{"If-Match": header})
+
+        assert_error(response, 400, "VALIDATION_ERROR", {"If-Match"})
+        assert current(api, customer) == customer
+
     @pytest.mark.parametrize(
         "header",
         [
             "W/{tag}",
             '"garbage"',
-            "garbage",
             '""',
             '"01"',
             '"2147483648"',
