@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from expensicat.api.responses import json_response
 
 OPENAPI_PATH = "/api/v1/openapi.json"
+DOCS_PATH = "/api/v1/docs"
 
 _DOCS_PAGE = f"""<!doctype html>
 <html lang="en">
@@ -39,7 +40,12 @@ def docs_routes(document: dict[str, Any]) -> list[Route]:
         """The API reference, rendered for a person."""
         return HTMLResponse(_DOCS_PAGE)
 
+    async def home(request: Request) -> Response:
+        """A person who opens the server's address finds the API reference."""
+        return RedirectResponse(DOCS_PATH, status_code=302)
+
     return [
         Route(OPENAPI_PATH, openapi, methods=["GET"]),
-        Route("/api/v1/docs", docs, methods=["GET"]),
+        Route(DOCS_PATH, docs, methods=["GET"]),
+        Route("/", home, methods=["GET"]),
     ]

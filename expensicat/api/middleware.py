@@ -19,6 +19,9 @@ error_log = logging.getLogger("expensicat.errors")
 
 # A client may pass its own id for correlation, as long as it is short and plain.
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# W3C Trace Context: version-trace_id-parent_id-flags, lower-case hex; version ff is
+# invalid, and so are all-zero ids. A future version may append fields after the flags.
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?")
 
 
 class RequestContextMiddleware:
@@ -74,11 +77,29 @@ class RequestContextMiddleware:
 
 
 def _client_request_id(scope: Scope) -> str | None:
+    """The trace id of a valid traceparent, else a well-formed X-Request-Id, else None."""
+    request_id = None
     for name, value in scope["headers"]:
-        if name == b"x-request-id":
+        if name == b"traceparent":
+            trace_id = _trace_id(value.decode("latin-1"))
+            if trace_id is not None:
+                return trace_id
+        elif name == b"x-request-id":
             candidate: str = value.decode("latin-1")
-            return candidate if _CLIENT_REQUEST_ID.fullmatch(candidate) else None
-    return None
+            request_id = candidate if _CLIENT_REQUEST_ID.fullmatch(candidate) else None
+    return request_id
+
+
+def _trace_id(traceparent: str) -> str | None:
+    match = _TRACEPARENT.fullmatch(traceparent.strip())
+    if match is None:
+        return None
+    version, trace_id, parent_id, rest = match.groups()
+    if version == "ff" or (version == "00" and rest) or not int(trace_id, 16):
+        return None
+    if not int(parent_id, 16):
+        return None
+    return trace_id
 
 
 class CloseAfterUnreadBody:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -137,13 +138,22 @@ def _parse_limit(raw: str, errors: _Errors) -> int:
 
 def _parse_fields(body: Mapping[str, Any], errors: _Errors) -> dict[str, str | None]:
     for field in body.keys() - WRITABLE_FIELDS.keys():
-        reason = "is set by the server" if field in SERVER_FIELDS else "is not a known field"
-        errors.add(field, f"Unknown field: {reason}.")
+        errors.add(field, _unknown_field(field))
     values: dict[str, str | None] = {}
     for field, max_length in WRITABLE_FIELDS.items():
         if field in body:
             values[field] = _parse_field(field, body[field], max_length, errors)
     return values
+
+
+def _unknown_field(field: str) -> str:
+    if field in SERVER_FIELDS:
+        return "Unknown field: is set by the server."
+    # A misspelt field gets the name it probably meant.
+    close = difflib.get_close_matches(field, WRITABLE_FIELDS, n=1, cutoff=0.75)
+    if close:
+        return f"Unknown field; did you mean `{close[0]}`?"
+    return "Unknown field: is not a known field."
 
 
 def _parse_field(field: str, raw: Any, max_length: int, errors: _Errors) -> str | None:
@@ -152,7 +162,7 @@ def _parse_field(field: str, raw: Any, max_length: int, errors: _Errors) -> str 
             errors.add(field, "Must not be null.")
         return None
     if not isinstance(raw, str):
-        errors.add(field, "Must be a string or null.")
+        errors.add(field, "Must be a string." if field == "name" else "Must be a string or null.")
         return None
     # The limit counts what was sent, spaces included, as the OpenAPI maxLength says.
     if len(raw) > max_length:

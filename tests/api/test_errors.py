@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from opentelemetry.trace import NonRecordingSpan, SpanContext, format_trace_id, set_span_in_context
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from tests.conftest import Api
 from tests.support.contract import CUSTOMERS, assert_error, customer_url
@@ -33,7 +36,7 @@ def allowed(header: str) -> set[str]:
 
 class TestRouting:
     @pytest.mark.parametrize(
-        "path", ["/", "/api/v1", "/api/v1/nope", "/api/v2/customers", "/api/v1/customers/1/x"]
+        "path", ["/api", "/api/v1", "/api/v1/nope", "/api/v2/customers", "/api/v1/customers/1/x"]
     )
     def test_unknown_route_is_not_found(self, api: Api, path: str) -> None:
         assert_error(api.get(path), 404, "NOT_FOUND")
@@ -237,6 +240,41 @@ class TestEveryResponse:
 
         assert response.headers["x-request-id"] != request_id
         assert re.fullmatch(r"[A-Za-z0-9._:-]{1,128}", response.headers["x-request-id"])
+
+    def test_a_w3c_traceparent_gives_its_trace_id(self, api: Api) -> None:
+        context = SpanContext(
+            trace_id=random.getrandbits(128), span_id=random.getrandbits(64), is_remote=True
+        )
+        carrier: dict[str, str] = {}
+        TraceContextTextMapPropagator().inject(
+            carrier, set_span_in_context(NonRecordingSpan(context))
+        )
+
+        response = api.get(CUSTOMERS, headers={**carrier, "X-Request-Id": "client-abc.123"})
+
+        assert response.headers["x-request-id"] == format_trace_id(context.trace_id)
+
+    @pytest.mark.parametrize(
+        "traceparent",
+        [
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "garbage",
+        ],
+    )
+    def test_an_invalid_traceparent_is_ignored(self, api: Api, traceparent: str) -> None:
+        headers = {"traceparent": traceparent, "X-Request-Id": "client-abc.123"}
+
+        assert api.get(CUSTOMERS, headers=headers).headers["x-request-id"] == "client-abc.123"
+
+    def test_the_server_address_leads_to_the_api_reference(self, api: Api) -> None:
+        response = api.client.get("/", follow_redirects=False)
+
+        assert response.status_code == 302
+        assert response.headers["location"] == "/api/v1/docs"
 
 
 class TestHealth:

@@ -139,3 +139,23 @@ class TestParseUpdate:
 
         assert parse_update(cleared) == cleared
         assert set(failures(parse_update, {"name": None})) == {"name"}
+
+
+class TestMessages:
+    @pytest.mark.parametrize(
+        ("sent", "meant"),
+        [("emial", "email"), ("nmae", "name"), ("adress_line1", "address_line1")],
+    )
+    def test_a_misspelt_field_suggests_the_one_it_is_close_to(self, sent: str, meant: str) -> None:
+        details = failures(parse_update, {sent: "x"})
+
+        assert details == {sent: [f"Unknown field; did you mean `{meant}`?"]}
+
+    def test_a_field_close_to_none_is_only_unknown(self) -> None:
+        assert failures(parse_update, {"favourite_colour": "x"}) == {
+            "favourite_colour": ["Unknown field: is not a known field."]
+        }
+
+    def test_a_name_that_is_no_string_says_it_must_be_one(self) -> None:
+        assert failures(parse_create, {"name": 123}) == {"name": ["Must be a string."]}
+        assert failures(parse_update, {"city": 123}) == {"city": ["Must be a string or null."]}
