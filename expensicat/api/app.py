@@ -80,7 +80,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             *(endpoint.route() for endpoint in ENDPOINTS),
-            *docs_routes(build_openapi(ENDPOINTS, customer_schemas())),
+            *docs_routes(build_openapi(ENDPOINTS, {**customer_schemas(), **health.SCHEMAS})),
         ],
         middleware=[
             Middleware(CloseAfterUnreadBody),

@@ -34,7 +34,7 @@ def require_scope(principal: Principal, scope: str) -> None:
     if not principal.may(scope):
         raise FORBIDDEN(
             f"The token lacks the {scope} scope.",
-            {"required_scope": scope},
+            {"Authorization": [f"The token must grant the {scope} scope."]},
             {"WWW-Authenticate": f'Bearer {REALM}, error="insufficient_scope", scope="{scope}"'},
         )
 

@@ -42,5 +42,6 @@ def _require_json(content_type: str) -> None:
 
 def _too_large(max_bytes: int) -> ApiError:
     return PAYLOAD_TOO_LARGE(
-        f"The request body is larger than {max_bytes} bytes.", {"max_bytes": max_bytes}
+        f"The request body is larger than {max_bytes} bytes.",
+        {"body": [f"Must be at most {max_bytes} bytes."]},
     )

@@ -8,7 +8,7 @@ caller, spends the request budget and checks the scope before the handler runs.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from starlette.requests import Request
@@ -66,6 +66,7 @@ class Answer:
     description: str
     schema: str | None = None
     headers: tuple[str, ...] = ()
+    example: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +82,13 @@ class Endpoint:
     description: str | None = None
     parameters: tuple[Parameter, ...] = ()
     request_body: str | None = None
+    request_example: Any = None
     # The errors of this endpoint's own; those of authentication, budgets, bodies and
     # idempotency are implied by the fields above.
     errors: tuple[ErrorType, ...] = ()
     budget: Budget | None = REQUESTS
     idempotent: bool = False
-    documented: bool = True
-    tags: tuple[str, ...] = field(default=())
+    tag: str = "customers"
 
     def route(self) -> Route:
         return Route(self.path, self._run, methods=[self.method], name=self.operation_id)

@@ -40,10 +40,21 @@ async def readyz(call: Call) -> Response:
 ENDPOINTS = (
     Endpoint(
         "GET", "/healthz", "healthz", "Liveness", healthz,
-        (Answer(200, "The process is alive."),), budget=None, documented=False,
+        (Answer(200, "The process is alive.", "Health", example={"status": "ok"}),),
+        description="Answers while the process runs; it does not touch the database.",
+        budget=None, tag="health",
     ),
     Endpoint(
         "GET", "/readyz", "readyz", "Readiness", readyz,
-        (Answer(200, "The database answers."),), budget=None, documented=False,
+        (Answer(200, "The database answers.", "Health", example={"status": "ready"}),),
+        description="Answers 200 once the database answers within a second, 503 otherwise.",
+        budget=None, tag="health",
     ),
 )  # fmt: skip
+SCHEMAS = {
+    "Health": {
+        "type": "object",
+        "properties": {"status": {"type": "string", "enum": ["ok", "ready"]}},
+        "required": ["status"],
+    }
+}

@@ -20,6 +20,10 @@ from expensicat.auth.principal import READ_SCOPE, WRITE_SCOPE
 _REF = "#/components/schemas/"
 _PATH_PARAMETER = re.compile(r"{(\w+)}")
 HEADERS = {
+    "X-Request-Id": "The request's id: the client's own when well formed, else a new one.",
+    "RateLimit-Limit": "The request budget's burst.",
+    "RateLimit-Remaining": "What is left of the burst.",
+    "RateLimit-Reset": "Seconds until the budget is whole again.",
     "ETag": "The record's current entity tag.",
     "Location": "The new record's URL path.",
     "Idempotent-Replayed": "true when this is a replayed response.",
@@ -39,13 +43,14 @@ _AUTHENTICATED = (errors.UNAUTHORIZED, errors.FORBIDDEN)
 _BUDGETED = (errors.RATE_LIMITED,)
 _WITH_BODY = (errors.INVALID_JSON, errors.PAYLOAD_TOO_LARGE, errors.UNSUPPORTED_MEDIA_TYPE)
 _IDEMPOTENT = (errors.VALIDATION_ERROR, IDEMPOTENCY_KEY_IN_USE, IDEMPOTENCY_KEY_REUSED)
+# Headers every answer carries, and those of every answer to a request that spent a budget.
+_COMMON_HEADERS = ("X-Request-Id",)
+_BUDGET_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 
 
 def build_openapi(endpoints: Iterable[Endpoint], schemas: Mapping[str, Any]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
-        if not endpoint.documented:
-            continue
         item = paths.setdefault(endpoint.path, _path_item(endpoint.path))
         item[endpoint.method.lower()] = _operation(endpoint)
     return {
@@ -54,6 +59,7 @@ def build_openapi(endpoints: Iterable[Endpoint], schemas: Mapping[str, Any]) -> 
             "title": "Expensicat Customers API",
             "version": "1.0.0",
             "description": DESCRIPTION,
+            "license": {"name": "MIT", "identifier": "MIT"},
         },
         "servers": [{"url": "/"}],
         "security": _security(READ_SCOPE),
@@ -84,8 +90,7 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     }
     if endpoint.description:
         operation["description"] = endpoint.description
-    if endpoint.tags:
-        operation["tags"] = list(endpoint.tags)
+    operation["tags"] = [endpoint.tag]
     operation["security"] = _security(endpoint.scope) if endpoint.scope else []
     parameters = [*endpoint.parameters, *([KEY_PARAMETER] if endpoint.idempotent else [])]
     if parameters:
@@ -94,19 +99,23 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
             for p in parameters
         ]
     if endpoint.request_body:
-        operation["requestBody"] = {"required": True, "content": _json(endpoint.request_body)}
-    operation["responses"] = {**_answers(endpoint), **_errors(_error_types(endpoint))}
+        content = _json(endpoint.request_body, endpoint.request_example)
+        operation["requestBody"] = {"required": True, "content": content}
+    common = _COMMON_HEADERS + (_BUDGET_HEADERS if endpoint.budget else ())
+    operation["responses"] = {
+        **_answers(endpoint, common),
+        **_errors(_error_types(endpoint), common),
+    }
     return operation
 
 
-def _answers(endpoint: Endpoint) -> dict[str, Any]:
+def _answers(endpoint: Endpoint, common: tuple[str, ...]) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for answer in endpoint.answers:
         documented: dict[str, Any] = {"description": answer.description}
         if answer.schema:
-            documented["content"] = _json(answer.schema)
-        if answer.headers:
-            documented["headers"] = _headers(answer.headers)
+            documented["content"] = _json(answer.schema, answer.example)
+        documented["headers"] = _headers((*answer.headers, *common))
         answers[str(answer.status)] = documented
     return answers
 
@@ -123,22 +132,21 @@ def _error_types(endpoint: Endpoint) -> list[ErrorType]:
     return list(dict.fromkeys(implied))
 
 
-def _errors(types: Iterable[ErrorType]) -> dict[str, Any]:
-    """One response per status, naming each code it may carry."""
+def _errors(types: Iterable[ErrorType], common: tuple[str, ...]) -> dict[str, Any]:
+    """One response per status, naming each code it may carry, with the first as example."""
     by_status: dict[int, list[ErrorType]] = {}
     for error_type in types:
         by_status.setdefault(error_type.status, []).append(error_type)
     documented: dict[str, Any] = {}
     for status in sorted(by_status):
         alike = by_status[status]
-        response: dict[str, Any] = {
-            "description": "; or ".join(f"{e.code}: {e.description}" for e in alike) + ".",
-            "content": _json("Error"),
-        }
+        example = {"error": {"code": alike[0].code, "message": alike[0].message, "details": {}}}
         headers = [name for e in alike for name in e.headers]
-        if headers:
-            response["headers"] = _headers(dict.fromkeys(headers))
-        documented[str(status)] = response
+        documented[str(status)] = {
+            "description": "; or ".join(f"{e.code}: {e.description}" for e in alike) + ".",
+            "headers": _headers(dict.fromkeys([*headers, *common])),
+            "content": _json("Error", example),
+        }
     return documented
 
 
@@ -146,8 +154,11 @@ def _headers(names: Iterable[str]) -> dict[str, Any]:
     return {name: {"description": HEADERS[name], "schema": {"type": "string"}} for name in names}
 
 
-def _json(schema: str) -> dict[str, Any]:
-    return {"application/json": {"schema": {"$ref": f"{_REF}{schema}"}}}
+def _json(schema: str, example: Any = None) -> dict[str, Any]:
+    media_type: dict[str, Any] = {"schema": {"$ref": f"{_REF}{schema}"}}
+    if example is not None:
+        media_type["example"] = example
+    return {"application/json": media_type}
 
 
 def _security(scope: str) -> list[dict[str, list[str]]]:
@@ -179,7 +190,11 @@ _ERROR_SCHEMA = {
             "properties": {
                 "code": {"type": "string", "pattern": "^[A-Z][A-Z_]*$"},
                 "message": {"type": "string"},
-                "details": {"type": "object", "additionalProperties": True},
+                "details": {
+                    "type": "object",
+                    "description": "Each offending field, parameter or header, with its problems.",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
             },
             "required": ["code", "message", "details"],
         }

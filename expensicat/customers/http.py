@@ -13,6 +13,7 @@ from expensicat.api.errors import NOT_FOUND, PRECONDITION_FAILED, VALIDATION_ERR
 from expensicat.api.idempotency import checked_with_key, once
 from expensicat.api.responses import json_response
 from expensicat.auth.principal import READ_SCOPE, WRITE_SCOPE
+from expensicat.customers import examples
 from expensicat.customers.fields import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_QUERY_LENGTH
 from expensicat.customers.schemas import NO_NUL
 from expensicat.customers.service import CustomerService
@@ -81,7 +82,7 @@ ENDPOINTS = (
         "listCustomers",
         "List customers",
         list_customers,
-        (Answer(200, "A page of customers.", "CustomerList"),),
+        (Answer(200, "A page of customers.", "CustomerList", example=examples.PAGE),),
         scope=READ_SCOPE,
         description="Newest first. Follow meta.next_cursor for the next page.",
         parameters=(
@@ -123,10 +124,12 @@ ENDPOINTS = (
                 "The created customer.",
                 "CustomerResponse",
                 ("Location", "ETag", "Idempotent-Replayed"),
+                examples.ONE,
             ),
         ),
         scope=WRITE_SCOPE,
         request_body="CustomerCreate",
+        request_example=examples.CREATE,
         errors=(VALIDATION_ERROR,),
         idempotent=True,
     ),
@@ -137,7 +140,7 @@ ENDPOINTS = (
         "Get customer",
         get_customer,
         (
-            Answer(200, "The customer.", "CustomerResponse", ("ETag",)),
+            Answer(200, "The customer.", "CustomerResponse", ("ETag",), examples.ONE),
             Answer(304, "Not modified since the ETag in If-None-Match.", None, ("ETag",)),
         ),
         scope=READ_SCOPE,
@@ -157,7 +160,15 @@ ENDPOINTS = (
         "updateCustomer",
         "Update customer",
         update_customer,
-        (Answer(200, "The updated customer.", "CustomerResponse", ("ETag",)),),
+        (
+            Answer(
+                200,
+                "The updated customer.",
+                "CustomerResponse",
+                ("ETag",),
+                {"data": examples.UPDATED},
+            ),
+        ),
         scope=WRITE_SCOPE,
         description="Fields absent from the body stay as they are; null clears a field.",
         parameters=(
@@ -169,6 +180,7 @@ ENDPOINTS = (
             ),
         ),
         request_body="CustomerUpdate",
+        request_example=examples.UPDATE,
         errors=(VALIDATION_ERROR, NOT_FOUND, PRECONDITION_FAILED),
     ),
 )

@@ -88,18 +88,30 @@ def _writable_properties() -> dict[str, Any]:
         "maxLength": WRITABLE_FIELDS["name"],
         "pattern": _NOT_BLANK,
     }
-    writable["email"]["anyOf"] = [
-        {"format": "email", "not": _special_use_email()},
-        {"maxLength": 0},
-    ]
-    writable["email"]["maxLength"] = _EMAIL_MAX_LENGTH
-    writable["email"]["description"] = (
-        "An email address, checked once trimmed; addresses at special-use names are refused."
-    )
-    writable["website"]["anyOf"] = _website_forms()
-    writable["website"]["description"] = (
-        "An http or https URL, or a bare domain such as acme.com (stored as https://acme.com)."
-    )
+    # Each form a typed branch of its own, null included, so that a generated client
+    # sees a string or None rather than anything.
+    writable["email"] = {
+        "anyOf": [
+            {
+                "type": "string",
+                "format": "email",
+                "maxLength": _EMAIL_MAX_LENGTH,
+                "pattern": NO_NUL,
+                "not": _special_use_email(),
+            },
+            {"type": "string", "maxLength": 0},
+            {"type": "null"},
+        ],
+        "description": (
+            "An email address, checked once trimmed; addresses at special-use names are refused."
+        ),
+    }
+    writable["website"] = {
+        "anyOf": [*_website_forms(), {"type": "null"}],
+        "description": (
+            "An http or https URL, or a bare domain such as acme.com (stored as https://acme.com)."
+        ),
+    }
     writable["country_code"]["pattern"] = _country_code_pattern()
     writable["country_code"]["description"] = "ISO 3166-1 alpha-2, any case; stored in upper case."
     return writable
@@ -110,9 +122,13 @@ def _website_forms() -> list[dict[str, Any]]:
     stored_max = WRITABLE_FIELDS["website"]
     bare_max = stored_max - len("https://")
     return [
-        {"pattern": _padded(f"{WEBSITE_SCHEME}{BARE_WEBSITE}")},
-        {"pattern": _padded(BARE_WEBSITE), "maxLength": bare_max},
-        {"pattern": _padded("")},
+        {
+            "type": "string",
+            "maxLength": stored_max,
+            "pattern": _padded(f"{WEBSITE_SCHEME}{BARE_WEBSITE}"),
+        },
+        {"type": "string", "maxLength": bare_max, "pattern": _padded(BARE_WEBSITE)},
+        {"type": "string", "maxLength": stored_max, "pattern": _padded("")},
     ]
 
 

@@ -31,14 +31,38 @@ def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]
 
 
 class TestOpenApiDocument:
-    def test_documents_exactly_the_four_customer_operations(self, document: dict[str, Any]) -> None:
+    def test_documents_the_four_customer_operations_and_the_probes(
+        self, document: dict[str, Any]
+    ) -> None:
         assert document["openapi"].startswith("3.1")
         assert set(operations(document)) == {
             (CUSTOMERS, "get"),
             (CUSTOMERS, "post"),
             (ITEM, "get"),
             (ITEM, "patch"),
+            ("/healthz", "get"),
+            ("/readyz", "get"),
         }
+
+    def test_every_operation_has_a_tag_and_examples(self, document: dict[str, Any]) -> None:
+        for key, operation in operations(document).items():
+            assert operation["tags"], key
+            success = next(r for status, r in operation["responses"].items() if status < "300")
+            assert success["content"]["application/json"]["example"], key
+            if "requestBody" in operation:
+                assert operation["requestBody"]["content"]["application/json"]["example"], key
+            for status, response in operation["responses"].items():
+                assert "X-Request-Id" in response["headers"], (key, status)
+
+    def test_examples_are_valid_by_their_own_schemas(self, document: dict[str, Any]) -> None:
+        for key, operation in operations(document).items():
+            media = [response.get("content", {}) for response in operation["responses"].values()]
+            media.append(operation.get("requestBody", {}).get("content", {}))
+            for content in media:
+                for typed in content.values():
+                    root = {**typed["schema"], "components": document["components"]}
+                    validator = jsonschema_rs.Draft202012Validator(root)
+                    assert validator.is_valid(typed["example"]), (key, typed["example"])
 
     def test_customer_schema_has_exactly_the_contract_fields(
         self, document: dict[str, Any]
@@ -87,6 +111,7 @@ class TestOpenApiDocument:
     ) -> None:
         customer = api.create(name="Acme")
         urls = {CUSTOMERS: CUSTOMERS, ITEM: customer_url(customer["id"])}
+        urls.update({probe: probe for probe in ("/healthz", "/readyz")})
 
         for (path, method), operation in operations(document).items():
             body: dict[str, Any] = {"json": {"name": "Acme"}} if method in ("post", "patch") else {}
