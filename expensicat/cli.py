@@ -32,7 +32,7 @@ def session_secret(settings: Settings) -> str:
 def migrate_database(settings: Settings) -> None:
     """Apply migrations; a database that cannot be reached or written is a one-line error."""
     try:
-        upgrade(settings)
+        upgrade(settings.database)
     except (SQLAlchemyError, OSError) as error:
         reason = str(error).strip().splitlines()[0]
         raise click.ClickException(f"Cannot migrate the database: {reason}") from None
@@ -62,7 +62,7 @@ def main() -> None:
 def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     """Serve the API."""
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log.level)
     session_secret(settings)
     if migrate:
         migrate_database(settings)
@@ -72,7 +72,7 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
         port=port,
         workers=workers,
         factory=True,
-        log_level=settings.log_level,
+        log_level=settings.log.level,
     )
 
 
@@ -91,7 +91,7 @@ def create_token(organization_id: str, user_id: str, ttl: int) -> None:
     """Print a session JWT signed with the configured secret."""
     settings = load_settings()
     secret = session_secret(settings)
-    tokens = SessionTokens(secret, settings.session_issuer, settings.session_audience)
+    tokens = SessionTokens(secret, settings.session.issuer, settings.session.audience)
     click.echo(tokens.issue(organization_id, user_id, ttl))
 
 
@@ -104,6 +104,6 @@ def db() -> None:
 def db_upgrade() -> None:
     """Apply pending schema migrations."""
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log.level)
     migrate_database(settings)
     click.echo("Database schema is up to date.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 import sys
@@ -28,17 +29,25 @@ class TestSettings:
     def test_defaults_to_an_embedded_database_in_data(self) -> None:
         settings = Settings.from_env({})
 
-        assert settings.database_url == "sqlite:///data/expensicat.db"
-        assert settings.max_body_bytes == 64 * 1024
-        assert not settings.oauth2_enabled
+        assert settings.database.url == "sqlite:///data/expensicat.db"
+        assert settings.http.max_body_bytes == 64 * 1024
+        assert settings.oauth2.jwks_url is None
 
     def test_values_are_trimmed_and_blank_means_unset(self) -> None:
         settings = Settings.from_env(
             {"EXPENSICAT_LOG_LEVEL": " debug ", "EXPENSICAT_SESSION_ISSUER": "   "}
         )
 
-        assert settings.log_level == "DEBUG"
-        assert settings.session_issuer is None
+        assert settings.log.level == "DEBUG"
+        assert settings.session.issuer is None
+
+    def test_a_given_mapping_is_read_alone(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        for name in [name for name in os.environ if name.startswith("EXPENSICAT_")]:
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("EXPENSICAT_LOG_LEVEL", "DEBUG")
+
+        assert Settings.from_env({}).log.level == "INFO"
+        assert Settings.from_env().log.level == "DEBUG"
 
     @pytest.mark.parametrize(
         ("env", "message"),

@@ -28,34 +28,34 @@ from expensicat.api.routes import Services, routes
 from expensicat.auth.oauth2 import AccessTokens, JwksCache
 from expensicat.auth.session import SessionTokens
 from expensicat.auth.verifier import TokenVerifier
-from expensicat.config import Settings
+from expensicat.config import OAuth2Settings, SessionSettings, Settings
 from expensicat.customers.cursor import CursorSigner
 from expensicat.customers.service import CustomerService
 from expensicat.db import open_store
 from expensicat.db.errors import DatabaseUnavailable
 from expensicat.logs import configure_logging
-from expensicat.ratelimit import build_limiter
+from expensicat.ratelimit import BUCKETS_FILE_NAME, build_limiter
 
 HOUSEKEEPING_INTERVAL_SECONDS = 3600
 logger = logging.getLogger("expensicat")
 
 
 def create_app(settings: Settings) -> Starlette:
-    limiter = build_limiter(settings)
+    limiter = build_limiter(settings.rate_limit, settings.data_dir / BUCKETS_FILE_NAME)
     # Outside the request context middleware, so that even the 500 it writes carries the budget.
     middleware = [] if limiter is None else [Middleware(RateLimitMiddleware, limiter=limiter)]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = await open_store(settings)
+        store = await open_store(settings.database)
         if limiter is not None:
             await limiter.open()
         secret = settings.resolve_session_secret()
         app.state.services = Services(
             customers=CustomerService(store, CursorSigner(_derive_key(secret, "cursor"))),
-            verifier=build_verifier(settings, secret),
+            verifier=build_verifier(settings.session, settings.oauth2, secret),
             store=store,
-            max_body_bytes=settings.max_body_bytes,
+            max_body_bytes=settings.http.max_body_bytes,
         )
         housekeeping = asyncio.create_task(_forget_expired_keys(app.state.services.customers))
         # Everything loaded so far lives as long as the process: keep the collector off it.
@@ -92,17 +92,15 @@ def create_app(settings: Settings) -> Starlette:
 def create_app_from_env() -> Starlette:
     """The entry point server processes use: settings come from the environment."""
     settings = Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log.level)
     return create_app(settings)
 
 
-def build_verifier(settings: Settings, secret: str) -> TokenVerifier:
-    sessions = SessionTokens(secret, settings.session_issuer, settings.session_audience)
+def build_verifier(session: SessionSettings, oauth2: OAuth2Settings, secret: str) -> TokenVerifier:
+    sessions = SessionTokens(secret, session.issuer, session.audience)
     access_tokens = None
-    if settings.oauth2_jwks_url and settings.oauth2_issuer and settings.oauth2_audience:
-        access_tokens = AccessTokens(
-            JwksCache(settings.oauth2_jwks_url), settings.oauth2_issuer, settings.oauth2_audience
-        )
+    if oauth2.jwks_url and oauth2.issuer and oauth2.audience:
+        access_tokens = AccessTokens(JwksCache(oauth2.jwks_url), oauth2.issuer, oauth2.audience)
     return TokenVerifier(sessions, access_tokens)
 
 
