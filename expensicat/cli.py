@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from expensicat.auth.session import SessionTokens
 from expensicat.config import ConfigError, Settings
 from expensicat.db.migrate import upgrade
+from expensicat.envvars import variables
 from expensicat.logs import configure_logging
 from expensicat.server import run
 
@@ -44,12 +45,28 @@ def _not_blank(context: click.Context, parameter: click.Parameter, value: str) -
     return value
 
 
+class ServeCommand(click.Command):
+    """`serve`, whose help ends with every environment variable the service reads."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Environment variables"):
+            formatter.write_text("Values are trimmed; a blank value counts as unset.")
+            for variable in variables(Settings):
+                formatter.write_paragraph()
+                formatter.write_text(variable.name)
+                with formatter.indentation():
+                    # Markdown in the declarations, for the README; plain text on a terminal.
+                    text = f"{variable.meaning}  [default: {variable.default}]"
+                    formatter.write_text(text.replace("`", ""))
+        super().format_epilog(ctx, formatter)
+
+
 @click.group()
 def main() -> None:
     """Expensicat Customers: the customer book, served over HTTP."""
 
 
-@main.command()
+@main.command(cls=ServeCommand)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))

@@ -1,6 +1,7 @@
 """Settings, read once from `EXPENSICAT_*` environment variables, one section per component.
 
-Each variable is declared once, as a field with its name, type, default and meaning.
+Each variable is declared once, as a field with its name, type, default and meaning; the
+README's configuration table and `expensicat serve --help` are rendered from those fields.
 """
 
 from __future__ import annotations

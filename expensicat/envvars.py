@@ -1,12 +1,13 @@
-"""Environment variables as typed settings: how config.py declares, parses and refuses
-each one."""
+"""Environment variables as typed settings: how config.py declares, parses, refuses and
+documents each one."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -119,3 +120,42 @@ def explain(error: ValidationError) -> str:
     else:
         message = _WORDING.get(first["type"], "is not valid").format(**first.get("ctx", {}))
     return f"{name} {message}" if name.startswith(PREFIX) else message
+
+
+class Variable(NamedTuple):
+    """One environment variable as the docs present it: default and meaning in markdown."""
+
+    name: str
+    default: str
+    meaning: str
+
+
+def variables(section: type[Section]) -> list[Variable]:
+    """Every variable `section` reads, nested sections included, in the order declared."""
+    nested = section.sections()
+    found: list[Variable] = []
+    for name, field in section.model_fields.items():
+        if name in nested:
+            found += variables(nested[name])
+        else:
+            found.append(
+                Variable(str(field.validation_alias), _shown(field), field.description or "")
+            )
+    return found
+
+
+def _shown(field: FieldInfo) -> str:
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and "shown" in extra:
+        return str(extra["shown"])
+    if field.default is None:
+        return "unset"
+    if isinstance(field.default, bool):
+        return f"`{str(field.default).lower()}`"
+    return f"`{field.default}`"
+
+
+def markdown_table(section: type[Section]) -> str:
+    """The variables of `section` as a markdown table: variable, default, meaning."""
+    rows = [f"| `{v.name}` | {v.default} | {v.meaning} |" for v in variables(section)]
+    return "\n".join(["| variable | default | meaning |", "| --- | --- | --- |", *rows, ""])

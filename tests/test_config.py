@@ -13,10 +13,12 @@ from click.testing import CliRunner
 
 from expensicat.cli import main
 from expensicat.config import ConfigError, Settings
+from expensicat.envvars import markdown_table, variables
 from tests.support.cli import overrides
 from tests.support.tokens import TEST_SECRET
 
 SECRET_FILE = "session-secret"
+README = Path(__file__).parents[1] / "README.md"
 
 
 def refusal(env: dict[str, str]) -> str:
@@ -86,6 +88,21 @@ class TestSettings:
             result.output
         )
         assert "Traceback" not in result.output
+
+
+class TestDocumentation:
+    def test_the_readme_table_is_the_one_the_declarations_render(self) -> None:
+        assert markdown_table(Settings) in README.read_text()
+
+    def test_serve_help_lists_every_variable_with_its_meaning(self) -> None:
+        result = CliRunner().invoke(main, ["serve", "--help"])
+
+        assert result.exit_code == 0
+        # Click rewraps the text, so compare it with all whitespace taken out.
+        shown = "".join(result.output.split())
+        for variable in variables(Settings):
+            assert variable.name in result.output
+            assert "".join(variable.meaning.replace("`", "").split()) in shown
 
 
 class TestSessionSecretFile:
