@@ -15,6 +15,7 @@ from expensicat.config import ConfigError, Settings
 from expensicat.db import open_store
 from expensicat.db.errors import DatabaseUnavailable
 from expensicat.db.migrate import upgrade
+from expensicat.envvars import variables
 from expensicat.logs import configure_logging
 from expensicat.server import run
 
@@ -39,7 +40,7 @@ def session_secret(settings: Settings) -> str:
 def migrate_database(settings: Settings) -> None:
     """Apply migrations; a database that cannot be reached or written is a one-line error."""
     try:
-        upgrade(settings)
+        upgrade(settings.database)
     except (SQLAlchemyError, OSError) as error:
         reason = str(error).strip().splitlines()[0]
         raise click.ClickException(f"Cannot migrate the database: {reason}") from None
@@ -51,12 +52,28 @@ def _not_blank(context: click.Context, parameter: click.Parameter, value: str) -
     return value
 
 
+class ServeCommand(click.Command):
+    """`serve`, whose help ends with every environment variable the service reads."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Environment variables"):
+            formatter.write_text("Values are trimmed; a blank value counts as unset.")
+            for variable in variables(Settings):
+                formatter.write_paragraph()
+                formatter.write_text(variable.name)
+                with formatter.indentation():
+                    # Markdown in the declarations, for the README; plain text on a terminal.
+                    text = f"{variable.meaning}  [default: {variable.default}]"
+                    formatter.write_text(text.replace("`", ""))
+        super().format_epilog(ctx, formatter)
+
+
 @click.group()
 def main() -> None:
     """Expensicat Customers: the customer book, served over HTTP."""
 
 
-@main.command()
+@main.command(cls=ServeCommand)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
@@ -69,7 +86,7 @@ def main() -> None:
 def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     """Serve the API."""
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log.level)
     session_secret(settings)
     if migrate:
         migrate_database(settings)
@@ -79,7 +96,7 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
         port=port,
         workers=workers,
         factory=True,
-        log_level=settings.log_level,
+        log_level=settings.log.level,
     )
 
 
@@ -91,7 +108,7 @@ def worker() -> None:
     data directory, so a worker started here takes it while no server holds it.
     """
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log.level)
     asyncio.run(_run_worker(settings))
 
 
@@ -101,7 +118,7 @@ async def _run_worker(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        store = await open_store(settings)
+        store = await open_store(settings.database)
     except DatabaseUnavailable as error:
         raise click.ClickException(f"Cannot reach the database: {error}") from None
     try:
@@ -125,7 +142,7 @@ def create_token(organization_id: str, user_id: str, ttl: int) -> None:
     """Print a session JWT signed with the configured secret."""
     settings = load_settings()
     secret = session_secret(settings)
-    tokens = SessionTokens(secret, settings.session_issuer, settings.session_audience)
+    tokens = SessionTokens(secret, settings.session.issuer, settings.session.audience)
     click.echo(tokens.issue(organization_id, user_id, ttl))
 
 
@@ -138,6 +155,6 @@ def db() -> None:
 def db_upgrade() -> None:
     """Apply pending schema migrations."""
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log.level)
     migrate_database(settings)
     click.echo("Database schema is up to date.")

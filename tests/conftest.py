@@ -74,7 +74,7 @@ def backend_settings(
     else:
         url = request.getfixturevalue("postgres_url")
     settings = make_settings(url, data_dir)
-    upgrade(settings)
+    upgrade(settings.database)
     if request.param == "pgbouncer":
         # Migrated directly; the service then talks through the pooler, with unnamed
         # statements only, as transaction pooling needs.

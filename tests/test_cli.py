@@ -69,7 +69,7 @@ class TestTokenCreate:
     ) -> None:
         token = token_create(
             "--org", org, "--user", "user-7", session_secret=TEST_SECRET,
-            database_url=backend_settings.database_url,
+            database_url=backend_settings.database.url,
         )  # fmt: skip
 
         response = client.post(CUSTOMERS, json={"name": "Acme"}, headers=bearer(token))
@@ -98,7 +98,7 @@ class TestTokenCreate:
     def test_generated_secret_is_the_one_the_server_uses(self, tmp_path: Path) -> None:
         token = token_create("--org", "org-1", "--user", "u", data_dir=str(tmp_path))
         settings = Settings.from_env({"EXPENSICAT_DATA_DIR": str(tmp_path)})
-        upgrade(settings)
+        upgrade(settings.database)
 
         with serving(settings) as client:
             response = client.get(CUSTOMERS, headers=bearer(token))
@@ -134,7 +134,7 @@ class TestDbUpgrade:
         assert first.returncode == 0, first.stderr
         assert "up to date" in first.stdout
         assert again.returncode == 0, again.stderr
-        engine = sa.create_engine(sqlalchemy_url(Settings.from_env(env).database_url))
+        engine = sa.create_engine(sqlalchemy_url(Settings.from_env(env).database.url))
         with engine.connect() as connection:
             tables = set(sa.inspect(connection).get_table_names())
             versions = connection.execute(sa.text("SELECT version_num FROM alembic_version"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 import sys
@@ -12,10 +13,12 @@ from click.testing import CliRunner
 
 from expensicat.cli import main
 from expensicat.config import ConfigError, Settings
+from expensicat.envvars import markdown_table, variables
 from tests.support.cli import overrides
 from tests.support.tokens import TEST_SECRET
 
 SECRET_FILE = "session-secret"
+README = Path(__file__).parents[1] / "README.md"
 
 
 def refusal(env: dict[str, str]) -> str:
@@ -28,17 +31,25 @@ class TestSettings:
     def test_defaults_to_an_embedded_database_in_data(self) -> None:
         settings = Settings.from_env({})
 
-        assert settings.database_url == "sqlite:///data/expensicat.db"
-        assert settings.max_body_bytes == 64 * 1024
-        assert not settings.oauth2_enabled
+        assert settings.database.url == "sqlite:///data/expensicat.db"
+        assert settings.http.max_body_bytes == 64 * 1024
+        assert settings.oauth2.jwks_url is None
 
     def test_values_are_trimmed_and_blank_means_unset(self) -> None:
         settings = Settings.from_env(
             {"EXPENSICAT_LOG_LEVEL": " debug ", "EXPENSICAT_SESSION_ISSUER": "   "}
         )
 
-        assert settings.log_level == "DEBUG"
-        assert settings.session_issuer is None
+        assert settings.log.level == "DEBUG"
+        assert settings.session.issuer is None
+
+    def test_a_given_mapping_is_read_alone(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        for name in [name for name in os.environ if name.startswith("EXPENSICAT_")]:
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("EXPENSICAT_LOG_LEVEL", "DEBUG")
+
+        assert Settings.from_env({}).log.level == "INFO"
+        assert Settings.from_env().log.level == "DEBUG"
 
     @pytest.mark.parametrize(
         ("env", "message"),
@@ -77,6 +88,21 @@ class TestSettings:
             result.output
         )
         assert "Traceback" not in result.output
+
+
+class TestDocumentation:
+    def test_the_readme_table_is_the_one_the_declarations_render(self) -> None:
+        assert markdown_table(Settings) in README.read_text()
+
+    def test_serve_help_lists_every_variable_with_its_meaning(self) -> None:
+        result = CliRunner().invoke(main, ["serve", "--help"])
+
+        assert result.exit_code == 0
+        # Click rewraps the text, so compare it with all whitespace taken out.
+        shown = "".join(result.output.split())
+        for variable in variables(Settings):
+            assert variable.name in result.output
+            assert "".join(variable.meaning.replace("`", "").split()) in shown
 
 
 class TestSessionSecretFile:

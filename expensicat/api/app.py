@@ -32,14 +32,14 @@ from expensicat.auth.oauth2 import AccessTokens, JwksCache
 from expensicat.auth.session import SessionTokens
 from expensicat.auth.verifier import TokenVerifier
 from expensicat.background import worker as background
-from expensicat.config import Settings
+from expensicat.config import OAuth2Settings, SessionSettings, Settings
 from expensicat.customers import http as customers_http
 from expensicat.customers.schemas import customer_schemas
 from expensicat.customers.service import CustomerService
 from expensicat.db import open_store
 from expensicat.logs import configure_logging
 from expensicat.paging import CursorSigner
-from expensicat.ratelimit import build_limiter
+from expensicat.ratelimit import BUCKETS_FILE_NAME, build_limiter
 
 logger = logging.getLogger("expensicat")
 
@@ -47,23 +47,23 @@ ENDPOINTS: tuple[Endpoint, ...] = (*customers_http.ENDPOINTS, *health.ENDPOINTS)
 
 
 def create_app(settings: Settings) -> Starlette:
-    limiter = build_limiter(settings)
+    limiter = build_limiter(settings.rate_limit, settings.data_dir / BUCKETS_FILE_NAME)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Whatever started is released, in reverse, however far the start got.
         async with AsyncExitStack() as started:
-            store = await open_store(settings)
+            store = await open_store(settings.database)
             started.push_async_callback(store.close)
             if limiter is not None:
                 await limiter.open()
                 started.push_async_callback(limiter.close)
             secret = settings.resolve_session_secret()
             app.state.shared = Shared(
-                verifier=build_verifier(settings, secret),
+                verifier=build_verifier(settings.session, settings.oauth2, secret),
                 limiter=limiter,
                 keys=store,
-                max_body_bytes=settings.max_body_bytes,
+                max_body_bytes=settings.http.max_body_bytes,
             )
             app.state.database = store
             app.state.customers = CustomerService(store, CursorSigner(derive_key(secret, "cursor")))
@@ -102,17 +102,15 @@ def create_app(settings: Settings) -> Starlette:
 def create_app_from_env() -> Starlette:
     """The entry point server processes use: settings come from the environment."""
     settings = Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log.level)
     return create_app(settings)
 
 
-def build_verifier(settings: Settings, secret: str) -> TokenVerifier:
-    sessions = SessionTokens(secret, settings.session_issuer, settings.session_audience)
+def build_verifier(session: SessionSettings, oauth2: OAuth2Settings, secret: str) -> TokenVerifier:
+    sessions = SessionTokens(secret, session.issuer, session.audience)
     access_tokens = None
-    if settings.oauth2_jwks_url and settings.oauth2_issuer and settings.oauth2_audience:
-        access_tokens = AccessTokens(
-            JwksCache(settings.oauth2_jwks_url), settings.oauth2_issuer, settings.oauth2_audience
-        )
+    if oauth2.jwks_url and oauth2.issuer and oauth2.audience:
+        access_tokens = AccessTokens(JwksCache(oauth2.jwks_url), oauth2.issuer, oauth2.audience)
     return TokenVerifier(sessions, access_tokens)
 
 

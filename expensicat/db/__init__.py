@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from expensicat.config import Settings
+from expensicat.config import DatabaseSettings
 from expensicat.customers.store import CustomerStore
 
 
-async def open_store(settings: Settings) -> CustomerStore:
+async def open_store(database: DatabaseSettings) -> CustomerStore:
     """The store for the configured database, ready to serve."""
-    if settings.is_sqlite:
+    if database.is_sqlite:
         from expensicat.db.sqlite import SqliteStore
 
-        return SqliteStore(settings.sqlite_path, settings.statement_timeout_ms / 1000)
+        return SqliteStore(database.sqlite_path, database.statement_timeout_ms / 1000)
     from expensicat.db.postgres import PostgresStore
 
-    return await PostgresStore.connect(settings)
+    return await PostgresStore.connect(database)

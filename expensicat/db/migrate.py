@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from expensicat.config import Settings
+from expensicat.config import DatabaseSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -20,11 +20,11 @@ def sqlalchemy_url(database_url: str) -> str:
     return database_url
 
 
-def upgrade(settings: Settings, revision: str = "head") -> None:
+def upgrade(database: DatabaseSettings, revision: str = "head") -> None:
     """Bring the schema up to `revision`; safe to run from several processes at once."""
-    if settings.is_sqlite:
-        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    if database.is_sqlite:
+        database.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", sqlalchemy_url(settings.database_url))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(database.url))
     command.upgrade(config, revision)

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from expensicat.config import Settings
+from expensicat.config import DatabaseSettings
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer, customer_from, field_values
 from expensicat.customers.store import KeyClaim, KeyHold, StoredCustomer
 from expensicat.db.errors import unavailable
@@ -115,14 +115,14 @@ class PostgresStore:
         self._timeout = timeout
 
     @classmethod
-    async def connect(cls, settings: Settings) -> PostgresStore:
-        timeout = settings.statement_timeout_ms / 1000
+    async def connect(cls, database: DatabaseSettings) -> PostgresStore:
+        timeout = database.statement_timeout_ms / 1000
         pool = asyncpg.create_pool(
-            settings.database_url,
+            database.url,
             min_size=0,
-            max_size=settings.db_pool_size,
+            max_size=database.pool_size,
             # With caching off, statements stay unnamed, as PgBouncer's transaction mode needs.
-            statement_cache_size=100 if settings.db_statement_cache else 0,
+            statement_cache_size=100 if database.statement_cache else 0,
             # Enforced by the client (it cancels the statement on the server), so the bound
             # holds through PgBouncer too, which refuses unknown startup parameters.
             command_timeout=timeout,

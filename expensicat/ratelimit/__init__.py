@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
-from expensicat.config import Settings
+from expensicat.config import RateLimitSettings
 from expensicat.ratelimit.gcra import Decision, Policy
 
 BUCKETS_FILE_NAME = "ratelimit-buckets"
@@ -22,18 +23,18 @@ class Limiter(Protocol):
     async def close(self) -> None: ...
 
 
-def build_limiter(settings: Settings) -> Limiter | None:
+def build_limiter(settings: RateLimitSettings, buckets_file: Path) -> Limiter | None:
     """The configured limiter, not yet open; None when limiting is off.
 
     Every process of one host shares a file of buckets in the data directory; with a
     Redis URL, every host shares Redis instead, and the file takes over while Redis is down.
     """
-    if settings.rate_limit_per_second == 0:
+    if settings.per_second == 0:
         return None
     from expensicat.ratelimit.shared_file import SharedFileLimiter
 
-    policy = Policy.of(settings.rate_limit_per_second, settings.rate_limit_burst)
-    local = SharedFileLimiter(settings.data_dir / BUCKETS_FILE_NAME, policy)
+    policy = Policy.of(settings.per_second, settings.burst)
+    local = SharedFileLimiter(buckets_file, policy)
     if settings.redis_url is None:
         return local
     from expensicat.ratelimit.redis_limiter import RedisLimiter

@@ -184,7 +184,7 @@ def strict_client(
 ) -> Iterator[TestClient]:
     """An app that also checks the session issuer and audience."""
     settings = make_settings(
-        backend_settings.database_url,
+        backend_settings.database.url,
         tmp_path_factory.mktemp("strict"),
         session_issuer=SESSION_ISSUER,
         session_audience=SESSION_AUDIENCE,

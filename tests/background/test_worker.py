@@ -71,7 +71,7 @@ class TestJobs:
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
     settings = make_settings(f"sqlite:///{tmp_path / 'expensicat.db'}", tmp_path)
-    upgrade(settings)
+    upgrade(settings.database)
     return settings
 
 
@@ -80,7 +80,7 @@ class TestHousekeeping:
         self, sqlite_settings: Settings
     ) -> None:
         async def scenario() -> tuple[bool, bool]:
-            store = await open_store(sqlite_settings)
+            store = await open_store(sqlite_settings.database)
             try:
                 old = "2000-01-01T00:00:00.000000Z"
                 await store.claim_key("org", "old", "h", old, old, expired_before=old)
@@ -103,7 +103,7 @@ class TestHousekeeping:
         assert held.try_take()
 
         async def scenario() -> bool:
-            store = await open_store(sqlite_settings)
+            store = await open_store(sqlite_settings.database)
             stop = asyncio.Event()
             worker = asyncio.create_task(run_worker(sqlite_settings.data_dir, store, stop))
             await asyncio.sleep(0.2)
@@ -123,7 +123,7 @@ class TestHousekeeping:
 class TestWorkerCommand:
     def test_runs_until_sigterm_then_exits_cleanly(self, sqlite_settings: Settings) -> None:
         env = environment(
-            database_url=sqlite_settings.database_url,
+            database_url=sqlite_settings.database.url,
             data_dir=str(sqlite_settings.data_dir),
             session_secret=TEST_SECRET,
         )

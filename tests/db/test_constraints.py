@@ -74,7 +74,7 @@ SQLITE_BAD_VALUES: list[tuple[str, Any]] = [
 
 
 def migrated_engine(url: str, data_dir: Path) -> Engine:
-    upgrade(make_settings(url, data_dir))
+    upgrade(make_settings(url, data_dir).database)
     return create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
 
 

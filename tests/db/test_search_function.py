@@ -55,7 +55,7 @@ FUNCTION_EXISTS = "SELECT count(*) FROM pg_proc WHERE proname = 'search_customer
 def migrated_database(server: PostgresServer, name: str, data_dir: Path) -> Settings:
     server.create_database(name)
     settings = make_settings(server.url(name), data_dir)
-    upgrade(settings)
+    upgrade(settings.database)
     return settings
 
 
@@ -67,7 +67,7 @@ def seeded(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFac
     )
 
     async def seed() -> None:
-        connection = await asyncpg.connect(settings.database_url)
+        connection = await asyncpg.connect(settings.database.url)
         try:
             for org, size in ((ORG, SIZE), (OTHER_ORG, SIZE)):
                 await connection.execute(SEED, org, COMMON, RARE, list(RARE_ROWS), size)
@@ -118,7 +118,7 @@ async def search_plans(url: str, searches: list[tuple[str, Position | None]]) ->
 
 
 async def walk(settings: Settings, term: str, limit: int) -> list[Customer]:
-    store = await PostgresStore.connect(settings)
+    store = await PostgresStore.connect(settings.database)
     try:
         customers: list[Customer] = []
         after = None
@@ -149,7 +149,7 @@ class TestSearchFunction:
         # runs, and that plan walks the page order whatever the term.
         terms = [RARE] * 6 + [COMMON, RARE] * 3
         searches = [(term, position) for position in (None, after) for term in terms]
-        plans = asyncio.run(search_plans(seeded.database_url, searches))
+        plans = asyncio.run(search_plans(seeded.database.url, searches))
 
         assert len(plans) == len(searches)
         for (term, _), plan in zip(searches, plans, strict=True):
@@ -168,7 +168,7 @@ class TestSearchFunction:
         found = asyncio.run(walk(seeded, term, limit))
 
         assert [customer["id"] for customer in found] == asyncio.run(
-            expected_ids(seeded.database_url, term)
+            expected_ids(seeded.database.url, term)
         )
         assert all(term in customer["name"].lower() for customer in found)
         assert {customer["organization_id"] for customer in found} == {ORG}
@@ -182,10 +182,10 @@ class TestSearchMigration:
         settings = migrated_database(postgres_server, "expensicat_downgrade", tmp_path)
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        config.set_main_option("sqlalchemy.url", sqlalchemy_url(settings.database_url))
+        config.set_main_option("sqlalchemy.url", sqlalchemy_url(settings.database.url))
 
         async def functions() -> int:
-            connection = await asyncpg.connect(settings.database_url)
+            connection = await asyncpg.connect(settings.database.url)
             try:
                 count: int = await connection.fetchval(FUNCTION_EXISTS)
                 return count

@@ -59,7 +59,7 @@ class Book:
 
 def migrated(folder: Path) -> Path:
     path = folder / "expensicat.db"
-    upgrade(make_settings(f"sqlite:///{path}", folder))
+    upgrade(make_settings(f"sqlite:///{path}", folder).database)
     return path
 
 

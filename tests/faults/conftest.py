@@ -58,7 +58,7 @@ def crash_server() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def crash_database(crash_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> str:
     url = crash_server.url("faults")
-    upgrade(make_settings(url, tmp_path_factory.mktemp("crash")))
+    upgrade(make_settings(url, tmp_path_factory.mktemp("crash")).database)
     return url
 
 
@@ -74,7 +74,7 @@ def crashable(crash_server: PostgresServer, crash_database: str) -> Iterator[Pos
 @pytest.fixture(scope="session")
 def shared_database(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The database on the shared server, migrated (a no-op when already at head)."""
-    upgrade(make_settings(postgres_url, tmp_path_factory.mktemp("shared")))
+    upgrade(make_settings(postgres_url, tmp_path_factory.mktemp("shared")).database)
     return postgres_url
 
 

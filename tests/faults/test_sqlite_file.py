@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def good_copy(tmp_path: Path) -> Path:
     """A migrated database file, ready to be restored into place."""
     path = tmp_path / "restore" / "expensicat.db"
-    upgrade(make_settings(f"sqlite:///{path}", path.parent))
+    upgrade(make_settings(f"sqlite:///{path}", path.parent).database)
     return path
 
 

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'locked.db'}"
-    upgrade(make_settings(url, tmp_path))
+    upgrade(make_settings(url, tmp_path).database)
     return url
 
 

@@ -44,7 +44,7 @@ def limited_settings(data_dir: Path) -> Settings:
 @pytest.fixture(scope="session")
 def limited_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = limited_settings(tmp_path_factory.mktemp("limited"))
-    upgrade(settings)
+    upgrade(settings.database)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
 

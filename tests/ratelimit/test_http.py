@@ -130,8 +130,8 @@ class TestBudgetHeaders:
 
     def test_even_an_internal_error_carries_them(self, tmp_path: Path, org: str) -> None:
         settings = limited_settings(tmp_path)
-        upgrade(settings)
-        with sqlite3.connect(settings.sqlite_path) as db:
+        upgrade(settings.database)
+        with sqlite3.connect(settings.database.sqlite_path) as db:
             # A fault no code path expects: the database refuses every insert.
             db.execute(
                 "CREATE TRIGGER refuse BEFORE INSERT ON customers "

@@ -14,15 +14,15 @@ def settings(**variables: str) -> Settings:
 class TestRateLimitSettings:
     def test_the_default_is_100_per_second_with_bursts_of_200_on_this_host(self) -> None:
         defaults = settings()
-        assert (defaults.rate_limit_per_second, defaults.rate_limit_burst) == (100, 200)
-        assert defaults.redis_url is None
+        assert (defaults.rate_limit.per_second, defaults.rate_limit.burst) == (100, 200)
+        assert defaults.rate_limit.redis_url is None
 
     def test_zero_turns_limiting_off(self) -> None:
-        assert settings(RATE_LIMIT_PER_SECOND="0").rate_limit_per_second == 0
+        assert settings(RATE_LIMIT_PER_SECOND="0").rate_limit.per_second == 0
 
     def test_a_deployment_sets_its_own_budget(self) -> None:
         custom = settings(RATE_LIMIT_PER_SECOND="5000", RATE_LIMIT_BURST="10000")
-        assert (custom.rate_limit_per_second, custom.rate_limit_burst) == (5000, 10000)
+        assert (custom.rate_limit.per_second, custom.rate_limit.burst) == (5000, 10000)
 
     @pytest.mark.parametrize(
         ("name", "value"),
@@ -46,4 +46,4 @@ class TestRateLimitSettings:
         ["redis://127.0.0.1:6379/0", "rediss://cache.internal:6380", "unix:///run/redis.sock"],
     )
     def test_redis_urls_are_accepted(self, url: str) -> None:
-        assert settings(REDIS_URL=url).redis_url == url
+        assert settings(REDIS_URL=url).rate_limit.redis_url == url

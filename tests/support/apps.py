@@ -32,7 +32,7 @@ def signed_in(client: TestClient, org: str, token: str) -> Api:
 def oauth2_settings(backend: Settings, data_dir: Path, jwks_url: str) -> Settings:
     """The backend's database, with OAuth2 access tokens from `jwks_url` accepted."""
     return make_settings(
-        backend.database_url,
+        backend.database.url,
         data_dir,
         oauth2_jwks_url=jwks_url,
         oauth2_issuer=ISSUER,

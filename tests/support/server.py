@@ -34,15 +34,15 @@ def serve_env(settings: Settings | None, env: Mapping[str, str]) -> dict[str, st
 
 def _variables(settings: Settings) -> dict[str, str]:
     variables = {
-        "database_url": settings.database_url,
+        "database_url": settings.database.url,
         "data_dir": str(settings.data_dir),
-        "db_statement_cache": str(settings.db_statement_cache).lower(),
-        "db_pool_size": str(settings.db_pool_size),
-        "rate_limit_per_second": str(settings.rate_limit_per_second),
-        "rate_limit_burst": str(settings.rate_limit_burst),
+        "db_statement_cache": str(settings.database.statement_cache).lower(),
+        "db_pool_size": str(settings.database.pool_size),
+        "rate_limit_per_second": str(settings.rate_limit.per_second),
+        "rate_limit_burst": str(settings.rate_limit.burst),
     }
-    if settings.session_secret is not None:
-        variables["session_secret"] = settings.session_secret
+    if settings.session.secret is not None:
+        variables["session_secret"] = settings.session.secret
     return variables
 
 
