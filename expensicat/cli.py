@@ -4,12 +4,14 @@ migrate the database."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
+import socket
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from expensicat.auth.session import SessionTokens
+from expensicat.auth.session import SESSION_SCOPES, SessionTokens
 from expensicat.background.worker import run_worker
 from expensicat.config import ConfigError, Settings
 from expensicat.db import open_store
@@ -27,10 +29,10 @@ def load_settings() -> Settings:
         raise click.ClickException(str(error)) from None
 
 
-def session_secret(settings: Settings) -> str:
+def session_secret(settings: Settings, create: bool = True) -> str:
     """The session secret, configured or generated; a clear error when neither can be."""
     try:
-        return settings.resolve_session_secret()
+        return settings.resolve_session_secret(create)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     except OSError as error:
@@ -44,6 +46,24 @@ def migrate_database(settings: Settings) -> None:
     except (SQLAlchemyError, OSError) as error:
         reason = str(error).strip().splitlines()[0]
         raise click.ClickException(f"Cannot migrate the database: {reason}") from None
+
+
+def require_free_port(host: str, port: int) -> None:
+    """Refuse to start on a port another process listens on.
+
+    The server's own workers share their socket (SO_REUSEPORT), which would also let it
+    share a port with an unrelated server and split the requests between the two; a plain
+    bind, which no listener allows, tells first.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # Connections of a server that just stopped may linger in TIME_WAIT: no listener.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            reason = "it is already in use" if error.errno == errno.EADDRINUSE else error.strerror
+            raise click.ClickException(f"Cannot listen on {host} port {port}: {reason}.") from None
 
 
 def _not_blank(context: click.Context, parameter: click.Parameter, value: str) -> str:
@@ -69,14 +89,27 @@ class ServeCommand(click.Command):
 
 
 @click.group()
+@click.version_option(package_name="expensicat", message="expensicat %(version)s")
 def main() -> None:
     """Expensicat Customers: the customer book, served over HTTP."""
 
 
 @main.command(cls=ServeCommand)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on; one in use stops the start.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes sharing the port; one per core is a good start.",
+)
 @click.option(
     "--migrate/--no-migrate",
     default=True,
@@ -87,6 +120,7 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     """Serve the API."""
     settings = load_settings()
     configure_logging(settings.log.level)
+    require_free_port(host, port)
     session_secret(settings)
     if migrate:
         migrate_database(settings)
@@ -137,13 +171,33 @@ def token() -> None:
     "--org", "organization_id", required=True, callback=_not_blank, help="Organization id (org_id)."
 )
 @click.option("--user", "user_id", required=True, callback=_not_blank, help="User id (sub).")
-@click.option("--ttl", default=3600, show_default=True, type=click.IntRange(1), help="Seconds.")
-def create_token(organization_id: str, user_id: str, ttl: int) -> None:
-    """Print a session JWT signed with the configured secret."""
+@click.option(
+    "--ttl",
+    default=3600,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Lifetime in seconds. Servers allow 60 s of clock skew, so a token lives up to a "
+    "minute past its expiry.",
+)
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(sorted(SESSION_SCOPES)),
+    help="Restrict the token to this scope (repeatable); by default it may read and write.",
+)
+def create_token(organization_id: str, user_id: str, ttl: int, scopes: tuple[str, ...]) -> None:
+    """Print a session JWT signed with the server's secret."""
     settings = load_settings()
-    secret = session_secret(settings)
+    secret = session_secret(settings, create=False)
+    source = (
+        "EXPENSICAT_SESSION_SECRET"
+        if settings.session.secret is not None
+        else str(settings.session_secret_file)
+    )
+    click.echo(f"Signed with the session secret from {source}.", err=True)
     tokens = SessionTokens(secret, settings.session.issuer, settings.session.audience)
-    click.echo(tokens.issue(organization_id, user_id, ttl))
+    click.echo(tokens.issue(organization_id, user_id, ttl, frozenset(scopes) or None))
 
 
 @main.group()

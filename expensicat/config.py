@@ -65,7 +65,10 @@ class DatabaseSettings(Section):
 
     # Required here: from_env puts the embedded database in DATA_DIR when the URL is unset.
     url: DatabaseUrl = setting(
-        "DATABASE_URL", ..., "`sqlite:///path/to/file.db` or `postgresql://user:password@host:5432/db`",
+        "DATABASE_URL", ...,
+        "`sqlite:///path/to/file.db` (relative to the working folder; an absolute path takes "
+        "four slashes: `sqlite:////var/lib/expensicat/customers.db`) or "
+        "`postgresql://user:password@host:5432/db`",
         shown="`sqlite:///data/expensicat.db` (inside `EXPENSICAT_DATA_DIR`)",
     )  # fmt: skip
     pool_size: Positive = setting(
@@ -205,18 +208,31 @@ class Settings(Section):
         except ValidationError as error:
             raise ConfigError(explain(error)) from None
 
-    def resolve_session_secret(self) -> str:
+    @property
+    def session_secret_file(self) -> Path:
+        """Where the generated secret is kept: beside the embedded database."""
+        return self.database.sqlite_path.parent / SECRET_FILE_NAME
+
+    def resolve_session_secret(self, create: bool = True) -> str:
         """The configured secret, or one generated once and kept beside the embedded database.
 
         Every process that shares the data directory reads the same file, so `serve` workers
-        and `token create` agree without any set-up.
+        and `token create` agree without any set-up. Only a server creates the file: a
+        secret made elsewhere would sign tokens that no server accepts.
         """
         if self.session.secret is not None:
             return self.session.secret
         if not self.database.is_sqlite:
             raise ConfigError("EXPENSICAT_SESSION_SECRET must be set when using PostgreSQL")
-        path = self.database.sqlite_path.parent / SECRET_FILE_NAME
+        path = self.session_secret_file
         if not path.exists():
+            if not create:
+                raise ConfigError(
+                    f"No session secret: EXPENSICAT_SESSION_SECRET is unset and {path} does not "
+                    "exist. Start the server once (it creates the file), run this from the "
+                    "server's folder, or set EXPENSICAT_DATA_DIR or EXPENSICAT_SESSION_SECRET "
+                    "as the server has them"
+                )
             _create_secret_file(path)
         secret = path.read_text().strip()
         if len(secret) < MIN_SECRET_LENGTH:

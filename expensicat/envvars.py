@@ -44,7 +44,7 @@ def _zero_or_positive(raw: object) -> object:
         return 0
     value = _whole_number(raw)
     if isinstance(value, int) and value <= 0:
-        raise refused("must be greater than zero")
+        raise refused("must be greater than zero, or 0 to turn it off")
     return value
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import stat
 import uuid
 from collections.abc import Mapping
+from importlib.metadata import version
 from pathlib import Path
 
 import httpx2
@@ -30,7 +32,7 @@ def token_create(*args: str, **settings: str) -> str:
     """`expensicat token create ...` in-process, with only `settings` configured."""
     result = CliRunner().invoke(main, ["token", "create", *args], env=overrides(**settings))
     assert result.exit_code == 0, result.output
-    return result.output.strip()
+    return result.stdout.strip()
 
 
 def serve_in(cwd: Path, settings: Mapping[str, str] | None = None) -> ApiServer:
@@ -96,14 +98,65 @@ class TestTokenCreate:
         assert (claims["iss"], claims["aud"]) == ("https://issuer.test", "customers")
 
     def test_generated_secret_is_the_one_the_server_uses(self, tmp_path: Path) -> None:
-        token = token_create("--org", "org-1", "--user", "u", data_dir=str(tmp_path))
         settings = Settings.from_env({"EXPENSICAT_DATA_DIR": str(tmp_path)})
         upgrade(settings.database)
 
         with serving(settings) as client:
+            token = token_create("--org", "org-1", "--user", "u", data_dir=str(tmp_path))
             response = client.get(CUSTOMERS, headers=bearer(token))
 
         assert response.status_code == 200
+
+    def test_with_no_secret_anywhere_it_refuses_and_says_where_it_looked(
+        self, tmp_path: Path
+    ) -> None:
+        result = CliRunner().invoke(
+            main,
+            ["token", "create", "--org", "o", "--user", "u"],
+            env=overrides(data_dir=str(tmp_path)),
+        )
+
+        assert result.exit_code == 1
+        assert f"{tmp_path / 'session-secret'} does not exist" in result.output
+        assert "Traceback" not in result.output
+        assert not (tmp_path / "session-secret").exists()
+
+    def test_says_which_secret_it_signed_with(self, tmp_path: Path) -> None:
+        configured = CliRunner().invoke(
+            main,
+            ["token", "create", "--org", "o", "--user", "u"],
+            env=overrides(session_secret=TEST_SECRET),
+        )
+        Settings.from_env({"EXPENSICAT_DATA_DIR": str(tmp_path)}).resolve_session_secret()
+        from_file = CliRunner().invoke(
+            main,
+            ["token", "create", "--org", "o", "--user", "u"],
+            env=overrides(data_dir=str(tmp_path)),
+        )
+
+        assert "Signed with the session secret from EXPENSICAT_SESSION_SECRET." in configured.stderr
+        assert f"Signed with the session secret from {tmp_path / 'session-secret'}." in (
+            from_file.stderr
+        )
+        assert from_file.stdout.count(".") == 2  # the token alone, a JWT
+
+    def test_a_scope_restricts_the_token_to_it(self, tmp_path: Path) -> None:
+        settings = Settings.from_env(
+            {"EXPENSICAT_DATA_DIR": str(tmp_path), "EXPENSICAT_SESSION_SECRET": TEST_SECRET}
+        )
+        upgrade(settings.database)
+        reader = token_create(
+            "--org", "o", "--user", "u", "--scope", "invoices:read", session_secret=TEST_SECRET
+        )
+
+        with serving(settings) as client:
+            read = client.get(CUSTOMERS, headers=bearer(reader))
+            write = client.post(CUSTOMERS, json={"name": "Acme"}, headers=bearer(reader))
+
+        assert read.status_code == 200
+        assert write.status_code == 403
+        assert write.json()["error"]["code"] == "FORBIDDEN"
+        assert unverified_claims(reader)["scope"] == "invoices:read"
 
     @pytest.mark.parametrize(
         "args",
@@ -144,7 +197,34 @@ class TestDbUpgrade:
 
 
 @pytest.mark.slow
+class TestVersion:
+    def test_prints_the_installed_version(self) -> None:
+        result = CliRunner().invoke(main, ["--version"])
+
+        assert result.exit_code == 0
+        assert result.stdout == f"expensicat {version('expensicat')}\n"
+
+
 class TestServe:
+    def test_a_port_another_server_listens_on_stops_the_start_with_one_line(
+        self, tmp_path: Path
+    ) -> None:
+        # Listening as the server's own workers do, sharing the port with SO_REUSEPORT.
+        with socket.socket() as other:
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            other.bind(("127.0.0.1", 0))
+            other.listen()
+            port = other.getsockname()[1]
+
+            result = run("serve", "--port", str(port), env=environment(), cwd=tmp_path)
+
+        assert result.returncode == 1
+        assert (
+            result.stderr
+            == f"Error: Cannot listen on 127.0.0.1 port {port}: it is already in use.\n"
+        )
+        assert not (tmp_path / "data").exists()
+
     @pytest.mark.parametrize("command", [["serve"], ["db", "upgrade"]])
     def test_unreachable_database_stops_it_with_one_line(self, command: list[str]) -> None:
         url = f"postgresql://expensicat@127.0.0.1:{free_port()}/customers"

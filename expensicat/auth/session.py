@@ -28,7 +28,14 @@ class SessionTokens:
         self._issuer = issuer
         self._audience = audience
 
-    def issue(self, organization_id: str, user_id: str, ttl_seconds: int) -> str:
+    def issue(
+        self,
+        organization_id: str,
+        user_id: str,
+        ttl_seconds: int,
+        scopes: frozenset[str] | None = None,
+    ) -> str:
+        """A session token; with `scopes`, restricted to those (a `scope` claim)."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "sub": user_id,
@@ -41,6 +48,8 @@ class SessionTokens:
             claims["iss"] = self._issuer
         if self._audience is not None:
             claims["aud"] = self._audience
+        if scopes is not None:
+            claims["scope"] = " ".join(sorted(scopes))
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Principal:
@@ -64,6 +73,16 @@ class SessionTokens:
         return Principal(
             organization_id=organization_of(claims),
             subject=subject_of(claims),
-            scopes=SESSION_SCOPES,
+            scopes=_scopes(claims),
             expires_at=float(claims["exp"]),
         )
+
+
+def _scopes(claims: dict[str, Any]) -> frozenset[str]:
+    """Full access, unless the token names the scopes it is restricted to."""
+    if "scope" not in claims:
+        return SESSION_SCOPES
+    scope = claims["scope"]
+    if not isinstance(scope, str):
+        raise InvalidToken("The token's scope claim must be a string.")
+    return frozenset(scope.split()) & SESSION_SCOPES

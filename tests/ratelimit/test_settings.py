@@ -41,6 +41,10 @@ class TestRateLimitSettings:
         with pytest.raises(ConfigError, match=f"EXPENSICAT_{name}"):
             settings(**{name: value})
 
+    def test_a_negative_rate_says_that_zero_turns_the_limit_off(self) -> None:
+        with pytest.raises(ConfigError, match="or 0 to turn it off"):
+            settings(RATE_LIMIT_PER_SECOND="-1")
+
     @pytest.mark.parametrize(
         "url",
         ["redis://127.0.0.1:6379/0", "rediss://cache.internal:6380", "unix:///run/redis.sock"],
