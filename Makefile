@@ -4,19 +4,24 @@ BIN := $(VENV)/bin
 
 .PHONY: run test lint
 
+# Serving needs the project alone; the test tools come with `make test`.
 $(BIN)/expensicat: pyproject.toml
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-tools: $(BIN)/expensicat
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
 run: $(BIN)/expensicat
 	$(BIN)/expensicat serve
 
-test: $(BIN)/expensicat
+test: $(VENV)/.test-tools
 	$(BIN)/pytest
 
-lint: $(BIN)/expensicat
+lint: $(VENV)/.test-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy expensicat tests bench
