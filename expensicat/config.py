@@ -7,6 +7,7 @@ README's configuration table and `expensicat serve --help` are rendered from tho
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -51,6 +52,23 @@ RedisUrl = Annotated[
     str,
     check(
         lambda url: url.startswith(REDIS_SCHEMES), "must start with redis://, rediss:// or unix://"
+    ),
+]
+
+
+def _origins(listed: str) -> tuple[str, ...]:
+    return tuple(origin.strip() for origin in listed.split(",") if origin.strip())
+
+
+# An origin is a scheme, a host and maybe a port: no path, no trailing slash, no wildcard.
+_ORIGIN = re.compile(
+    r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?"
+)
+CorsOrigins = Annotated[
+    str,
+    check(
+        lambda listed: all(_ORIGIN.fullmatch(origin) for origin in _origins(listed)),
+        "must be exact origins such as https://app.example.com, separated by commas",
     ),
 ]
 LogLevel = Annotated[
@@ -146,6 +164,16 @@ class HttpSettings(Section):
     """Limits on what a request may send."""
 
     max_body_bytes: Positive = setting("MAX_BODY_BYTES", 65536, "largest accepted request body")
+    cors_origins: CorsOrigins = setting(
+        "CORS_ORIGINS", "",
+        "browser origins allowed to call the API from their pages, comma-separated and matched "
+        "exactly (`https://app.example.com,http://localhost:5173`); none by default",
+        shown="none",
+    )  # fmt: skip
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        return _origins(self.cors_origins)
 
 
 class RateLimitSettings(Section):

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from expensicat.api import health
+from expensicat.api.cors import cors
 from expensicat.api.docs import docs_routes
 from expensicat.api.endpoint import Endpoint
 from expensicat.api.errors import (
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> Starlette:
             *docs_routes(build_openapi(ENDPOINTS, {**customer_schemas(), **health.SCHEMAS})),
         ],
         middleware=[
+            *cors(settings.http.allowed_origins, ENDPOINTS),
             Middleware(CloseAfterUnreadBody),
             *budget_headers,
             Middleware(RequestContextMiddleware),
