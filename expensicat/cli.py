@@ -119,7 +119,7 @@ def main() -> None:
 def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     """Serve the API."""
     settings = load_settings()
-    configure_logging(settings.log.level)
+    configure_logging(settings.log)
     require_free_port(host, port)
     session_secret(settings)
     if migrate:
@@ -142,7 +142,7 @@ def worker() -> None:
     data directory, so a worker started here takes it while no server holds it.
     """
     settings = load_settings()
-    configure_logging(settings.log.level)
+    configure_logging(settings.log)
     asyncio.run(_run_worker(settings))
 
 
@@ -209,6 +209,6 @@ def db() -> None:
 def db_upgrade() -> None:
     """Apply pending schema migrations."""
     settings = load_settings()
-    configure_logging(settings.log.level)
+    configure_logging(settings.log)
     migrate_database(settings)
     click.echo("Database schema is up to date.")

@@ -71,6 +71,7 @@ CorsOrigins = Annotated[
         "must be exact origins such as https://app.example.com, separated by commas",
     ),
 ]
+LogFormat = Annotated[str, check(("text", "json").__contains__, "must be text or json")]
 LogLevel = Annotated[
     str,
     AfterValidator(str.upper),
@@ -201,6 +202,12 @@ class LogSettings(Section):
     level: LogLevel = setting(
         "LOG_LEVEL", "INFO",
         "`DEBUG`, `INFO` (one access-log line per request), `WARNING` or `ERROR`",
+    )  # fmt: skip
+    format: LogFormat = setting(
+        "LOG_FORMAT", "text",
+        "`text` (one plain line per event) or `json` (one JSON object per line, for log "
+        "collectors: time, level, logger, message, and for each request its id, method, route "
+        "template, status, duration in ms, organization and the token's user or client)",
     )  # fmt: skip
 
 

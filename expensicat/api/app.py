@@ -104,7 +104,7 @@ def create_app(settings: Settings) -> Starlette:
 def create_app_from_env() -> Starlette:
     """The entry point server processes use: settings come from the environment."""
     settings = Settings.from_env()
-    configure_logging(settings.log.level)
+    configure_logging(settings.log)
     return create_app(settings)
 
 

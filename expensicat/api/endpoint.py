@@ -48,6 +48,9 @@ class Call:
 
 
 Handler = Callable[[Call], Awaitable[Response]]
+# What the access log tells of a request, left in its scope by the runner.
+ROUTE = "expensicat.route"
+CALLER = "expensicat.caller"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +97,11 @@ class Endpoint:
         return Route(self.path, self._run, methods=[self.method], name=self.operation_id)
 
     async def _run(self, request: Request) -> Response:
+        request.scope[ROUTE] = self.path
         principal = None
         if self.scope is not None:
             principal = await authenticate(request)
+            request.scope[CALLER] = principal
         if self.budget is not None:
             # Counted before the scope check: refused requests cost the service as much.
             await spend(request, self.budget, principal)

@@ -12,7 +12,9 @@ import traceback
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from expensicat.api.endpoint import CALLER, ROUTE
 from expensicat.api.errors import INTERNAL_ERROR, error_response
+from expensicat.auth.principal import Principal
 
 access_log = logging.getLogger("expensicat.access")
 error_log = logging.getLogger("expensicat.errors")
@@ -65,15 +67,33 @@ class RequestContextMiddleware:
             if not response_started:
                 await error_response(INTERNAL_ERROR())(scope, receive, send_with_id)
         finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            access_log.info(
-                "%s %s %d %.1fms request_id=%s",
-                scope["method"],
-                scope["path"],
-                status,
-                elapsed_ms,
-                request_id,
-            )
+            if access_log.isEnabledFor(logging.INFO):
+                _log_access(scope, status, time.perf_counter() - started, request_id)
+
+
+def _log_access(scope: Scope, status: int, seconds: float, request_id: str) -> None:
+    """One line per request: in text, its method, path, status, time and id; in JSON, also
+    the route template and who called. Never the query string, a token or a body."""
+    caller: Principal | None = scope.get(CALLER)
+    fields = {
+        "request_id": request_id,
+        "method": scope["method"],
+        "route": scope.get(ROUTE),
+        "status": status,
+        "duration_ms": round(seconds * 1000, 1),
+        "organization_id": caller.organization_id if caller else None,
+        "user_id": caller.subject if caller and caller.client_id is None else None,
+        "client_id": caller.client_id if caller else None,
+    }
+    access_log.info(
+        "%s %s %d %.1fms request_id=%s",
+        scope["method"],
+        scope["path"],
+        status,
+        fields["duration_ms"],
+        request_id,
+        extra=fields,
+    )
 
 
 def _client_request_id(scope: Scope) -> str | None:

@@ -122,4 +122,5 @@ class AccessTokens:
             subject=subject_of(claims),
             scopes=frozenset(scope.split()) if isinstance(scope, str) else frozenset(),
             expires_at=float(claims["exp"]),
+            client_id=claims["client_id"],
         )

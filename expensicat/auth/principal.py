@@ -23,6 +23,8 @@ class Principal:
     subject: str
     scopes: frozenset[str]
     expires_at: float
+    # The OAuth2 client acting for the subject; None for a session (a user's own token).
+    client_id: str | None = None
 
     def may(self, scope: str) -> bool:
         return not self.scopes.isdisjoint(SCOPES_THAT_GRANT[scope])
