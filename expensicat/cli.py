@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
+import shutil
 import signal
 import socket
+from pathlib import Path
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +23,9 @@ from expensicat.db.migrate import upgrade
 from expensicat.envvars import variables
 from expensicat.logs import configure_logging
 from expensicat.server import run
+
+# Where `serve`'s workers write their metrics, in the data directory.
+METRICS_DIR_NAME = "metrics"
 
 
 def load_settings() -> Settings:
@@ -46,6 +52,14 @@ def migrate_database(settings: Settings) -> None:
     except (SQLAlchemyError, OSError) as error:
         reason = str(error).strip().splitlines()[0]
         raise click.ClickException(f"Cannot migrate the database: {reason}") from None
+
+
+def share_metrics_between_workers(folder: Path) -> None:
+    """Have every worker write its metrics into `folder`, emptied first: figures of an
+    earlier run would be added to this one's. Set before any worker loads the client."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def require_free_port(host: str, port: int) -> None:
@@ -124,6 +138,8 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     session_secret(settings)
     if migrate:
         migrate_database(settings)
+    if settings.metrics.enabled:
+        share_metrics_between_workers(settings.data_dir / METRICS_DIR_NAME)
     run(
         "expensicat.api.app:create_app_from_env",
         host=host,

@@ -71,6 +71,12 @@ CorsOrigins = Annotated[
         "must be exact origins such as https://app.example.com, separated by commas",
     ),
 ]
+_LISTEN = re.compile(r"on|off|(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}")
+MetricsListen = Annotated[
+    str,
+    AfterValidator(str.lower),
+    check(lambda value: bool(_LISTEN.fullmatch(value)), "must be on, off or HOST:PORT"),
+]
 LogFormat = Annotated[str, check(("text", "json").__contains__, "must be text or json")]
 LogLevel = Annotated[
     str,
@@ -196,6 +202,29 @@ class RateLimitSettings(Section):
     )  # fmt: skip
 
 
+class MetricsSettings(Section):
+    """Prometheus metrics: on the API's port, on an address of their own, or off."""
+
+    listen: MetricsListen = setting(
+        "METRICS", "on",
+        "`on` serves Prometheus metrics at `/metrics` on the API's port; `HOST:PORT` serves "
+        "them there instead (by one process per host); `off` turns them off. They hold no "
+        "organization or personal data",
+    )  # fmt: skip
+
+    @property
+    def enabled(self) -> bool:
+        return self.listen != "off"
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """The separate address to serve them on; None for the API's own port."""
+        if self.listen in ("on", "off"):
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
 class LogSettings(Section):
     """What goes to standard error."""
 
@@ -223,6 +252,7 @@ class Settings(Section):
     oauth2: OAuth2Settings
     http: HttpSettings
     rate_limit: RateLimitSettings
+    metrics: MetricsSettings
     log: LogSettings
 
     @classmethod

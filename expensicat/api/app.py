@@ -9,6 +9,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -25,6 +26,7 @@ from expensicat.api.errors import (
     handle_domain_error,
     handle_http_exception,
 )
+from expensicat.api.metrics import Metrics, MetricsMiddleware, listen_apart, metrics_route
 from expensicat.api.middleware import CloseAfterUnreadBody, RequestContextMiddleware
 from expensicat.api.openapi import build_openapi
 from expensicat.api.ratelimit import RateLimitHeaders
@@ -49,6 +51,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (*customers_http.ENDPOINTS, *health.ENDPOINTS)
 
 def create_app(settings: Settings) -> Starlette:
     limiter = build_limiter(settings.rate_limit, settings.data_dir / BUCKETS_FILE_NAME)
+    metrics = Metrics() if settings.metrics.enabled else None
+    apart = settings.metrics.address
+    duties = [] if metrics is None or apart is None else [partial(listen_apart, apart, metrics)]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -65,30 +70,26 @@ def create_app(settings: Settings) -> Starlette:
                 limiter=limiter,
                 keys=store,
                 max_body_bytes=settings.http.max_body_bytes,
+                metrics=metrics,
             )
             app.state.database = store
             app.state.customers = CustomerService(store, CursorSigner(derive_key(secret, "cursor")))
-            await started.enter_async_context(background.in_process(settings.data_dir, store))
+            await started.enter_async_context(
+                background.in_process(settings.data_dir, store, duties)
+            )
             # Everything loaded so far lives as long as the process: keep the collector off it.
             gc.freeze()
             logger.info("Application startup complete")
             yield
         logger.info("Application shutdown complete")
 
-    # Budget headers outside the request context middleware, so that even the 500 it
-    # writes carries them.
-    budget_headers = [] if limiter is None else [Middleware(RateLimitHeaders)]
     app = Starlette(
         routes=[
             *(endpoint.route() for endpoint in ENDPOINTS),
             *docs_routes(build_openapi(ENDPOINTS, {**customer_schemas(), **health.SCHEMAS})),
+            *([metrics_route(metrics)] if metrics is not None and apart is None else []),
         ],
-        middleware=[
-            *cors(settings.http.allowed_origins, ENDPOINTS),
-            Middleware(CloseAfterUnreadBody),
-            *budget_headers,
-            Middleware(RequestContextMiddleware),
-        ],
+        middleware=_middleware(settings, limiter is not None, metrics),
         exception_handlers={
             ApiError: handle_api_error,
             HTTPException: handle_http_exception,
@@ -99,6 +100,18 @@ def create_app(settings: Settings) -> Starlette:
     # Paths are exact: "/api/v1/customers/" is no route (a 404), not a redirect.
     app.router.redirect_slashes = False
     return app
+
+
+def _middleware(settings: Settings, limited: bool, metrics: Metrics | None) -> list[Middleware]:
+    """Outermost first. Metrics and budget headers sit outside the request context
+    middleware, so that even the 500 it writes is counted and carries the budget."""
+    return [
+        *cors(settings.http.allowed_origins, ENDPOINTS),
+        Middleware(CloseAfterUnreadBody),
+        *([Middleware(MetricsMiddleware, metrics=metrics)] if metrics is not None else []),
+        *([Middleware(RateLimitHeaders)] if limited else []),
+        Middleware(RequestContextMiddleware),
+    ]
 
 
 def create_app_from_env() -> Starlette:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Scope
 
 from expensicat.api.auth import authenticate, require_scope
 from expensicat.api.body import read_json_object
@@ -48,9 +49,15 @@ class Call:
 
 
 Handler = Callable[[Call], Awaitable[Response]]
-# What the access log tells of a request, left in its scope by the runner.
-ROUTE = "expensicat.route"
+# Who called, left in the request's scope by the runner for the access log.
 CALLER = "expensicat.caller"
+
+
+def route_template(scope: Scope) -> str | None:
+    """The path template of the route that took the request (the router names it), such as
+    /api/v1/customers/{id}; None when no route did."""
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +104,6 @@ class Endpoint:
         return Route(self.path, self._run, methods=[self.method], name=self.operation_id)
 
     async def _run(self, request: Request) -> Response:
-        request.scope[ROUTE] = self.path
         principal = None
         if self.scope is not None:
             principal = await authenticate(request)

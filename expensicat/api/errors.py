@@ -18,6 +18,7 @@ from starlette.routing import Match, Route
 
 from expensicat.api.conditional import etag
 from expensicat.api.responses import json_response
+from expensicat.api.shared import shared
 from expensicat.db.errors import DatabaseUnavailable
 from expensicat.errors import NotFound, ValidationFailed, VersionMismatch
 
@@ -170,7 +171,16 @@ async def handle_api_error(request: Request, error: Exception) -> Response:
 
 
 async def handle_domain_error(request: Request, error: Exception) -> Response:
+    if isinstance(error, DatabaseUnavailable):
+        count_database_error(request, error)
     return error_response(from_domain(error))
+
+
+def count_database_error(request: Request, error: DatabaseUnavailable) -> None:
+    """One more database failure of this class, for the metrics."""
+    metrics = shared(request).metrics
+    if metrics is not None:
+        metrics.database_errors.labels(str(error)).inc()
 
 
 async def handle_http_exception(request: Request, error: Exception) -> Response:

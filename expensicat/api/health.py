@@ -8,7 +8,7 @@ from typing import Protocol
 from starlette.responses import Response
 
 from expensicat.api.endpoint import Answer, Call, Endpoint
-from expensicat.api.errors import service_unavailable
+from expensicat.api.errors import count_database_error, service_unavailable
 from expensicat.api.responses import json_response
 from expensicat.db.errors import DatabaseUnavailable
 
@@ -32,7 +32,11 @@ async def readyz(call: Call) -> Response:
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
             await database.ping()
-    except (DatabaseUnavailable, TimeoutError):
+    except DatabaseUnavailable as error:
+        count_database_error(call.request, error)
+        raise service_unavailable() from None
+    except TimeoutError:
+        count_database_error(call.request, DatabaseUnavailable("TimeoutError"))
         raise service_unavailable() from None
     return json_response({"status": "ready"})
 

@@ -109,7 +109,11 @@ async def once(call: Call, body: Mapping[str, Any], response: Response, write: W
         expired_before=timestamp(now - KEY_RETENTION),
     )  # fmt: skip
     if not claim.claimed:
-        return _replay(claim, request_hash)
+        replay = _replay(claim, request_hash)
+        metrics = shared(call.request).metrics
+        if metrics is not None:
+            metrics.replays.inc()
+        return replay
     try:
         written = await write(KeyHold(key, lease_until, _recorded(response)))
     except BaseException:

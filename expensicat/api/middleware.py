@@ -12,7 +12,7 @@ import traceback
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from expensicat.api.endpoint import CALLER, ROUTE
+from expensicat.api.endpoint import CALLER, route_template
 from expensicat.api.errors import INTERNAL_ERROR, error_response
 from expensicat.auth.principal import Principal
 
@@ -78,7 +78,7 @@ def _log_access(scope: Scope, status: int, seconds: float, request_id: str) -> N
     fields = {
         "request_id": request_id,
         "method": scope["method"],
-        "route": scope.get(ROUTE),
+        "route": route_template(scope),
         "status": status,
         "duration_ms": round(seconds * 1000, 1),
         "organization_id": caller.organization_id if caller else None,

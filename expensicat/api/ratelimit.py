@@ -42,12 +42,14 @@ REQUESTS = Budget("requests")
 
 async def spend(request: Request, budget: Budget, principal: Principal | None) -> None:
     """Count this request against its budget; 429 when the budget is spent."""
-    limiter = shared(request).limiter
-    if limiter is None:
+    parts = shared(request)
+    if parts.limiter is None:
         return
-    decision = await limiter.take(budget.key(request, principal))
+    decision = await parts.limiter.take(budget.key(request, principal))
     request.scope[_DECISION] = decision
     if not decision.allowed:
+        if parts.metrics is not None:
+            parts.metrics.rate_limited.inc()
         raise RATE_LIMITED(headers={"Retry-After": str(decision.retry_after)})
 
 

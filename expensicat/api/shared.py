@@ -12,6 +12,7 @@ from expensicat.ratelimit import Limiter
 
 if TYPE_CHECKING:  # the idempotency component itself runs on top of the shared parts
     from expensicat.api.idempotency import KeyStore
+    from expensicat.api.metrics import Metrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,7 @@ class Shared:
     limiter: Limiter | None
     keys: KeyStore
     max_body_bytes: int
+    metrics: Metrics | None = None
 
 
 def shared(request: Request) -> Shared:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Protocol
@@ -32,24 +32,37 @@ def jobs(store: Housekeeping) -> list[Job]:
     return [Job("forget expired idempotency keys", HOUSEKEEPING_SECONDS, forget_expired_keys)]
 
 
-async def run_worker(data_dir: Path, store: Housekeeping, stop: asyncio.Event) -> None:
+# Something else the lease holder runs (such as a metrics listener): started once the lease
+# is taken, it returns how to stop it.
+Duty = Callable[[], Callable[[], None]]
+
+
+async def run_worker(
+    data_dir: Path, store: Housekeeping, stop: asyncio.Event, duties: Sequence[Duty] = ()
+) -> None:
     """Run the jobs while this process holds the host's lease, until `stop` is set."""
     lease = HostLease(data_dir / LEASE_FILE_NAME)
+    stops: list[Callable[[], None]] = []
     try:
         while not lease.try_take():
             if await stopped_within(stop, LEASE_RETRY_SECONDS):
                 return
         log.info("Background work runs in this process")
+        stops = [start() for start in duties]
         await run_jobs(jobs(store), stop)
     finally:
+        for stop_duty in stops:
+            stop_duty()
         lease.release()
 
 
 @asynccontextmanager
-async def in_process(data_dir: Path, store: Housekeeping) -> AsyncIterator[None]:
+async def in_process(
+    data_dir: Path, store: Housekeeping, duties: Sequence[Duty] = ()
+) -> AsyncIterator[None]:
     """Offer to run the background work in this process for as long as the block runs."""
     stop = asyncio.Event()
-    task = asyncio.create_task(run_worker(data_dir, store, stop))
+    task = asyncio.create_task(run_worker(data_dir, store, stop, duties))
     try:
         yield
     finally:

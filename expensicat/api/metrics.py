@@ -1,0 +1,135 @@
+"""Prometheus metrics: requests, latency, in-flight, refusals, replays, database health.
+
+Only the app factory imports this module, so processes that never serve (the CLI that
+starts the workers) never load the metrics client; in a worker it reads
+PROMETHEUS_MULTIPROC_DIR, which `serve` sets, and every worker then writes its figures to
+files there that any one of them adds up when scraped. Labels are route templates, methods,
+statuses and classes of error: no organization, no id, no personal data.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    start_http_server,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from expensicat.api.endpoint import route_template
+
+METRICS_PATH = "/metrics"
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# A request no route took (a 404 or 405): one label for all, so paths cannot grow it.
+UNMATCHED = "unmatched"
+
+
+class Metrics:
+    """The service's metrics, registered once per process."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "expensicat_http_requests", "Requests answered, by route template, method and status.",
+            ["route", "method", "status"], registry=self.registry,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "expensicat_http_request_duration_seconds", "Time to answer, by route and method.",
+            ["route", "method"], registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )  # fmt: skip
+        self.in_flight = Gauge(
+            "expensicat_http_requests_in_flight", "Requests being answered now.",
+            registry=self.registry, multiprocess_mode="livesum",
+        )  # fmt: skip
+        self.rate_limited = Counter(
+            "expensicat_rate_limited", "Requests refused for a spent budget (429).",
+            registry=self.registry,
+        )  # fmt: skip
+        self.replays = Counter(
+            "expensicat_idempotent_replays", "Answers replayed for a repeated Idempotency-Key.",
+            registry=self.registry,
+        )  # fmt: skip
+        self.database_errors = Counter(
+            "expensicat_database_errors", "Database failures answered 503, by class.",
+            ["error"], registry=self.registry,
+        )  # fmt: skip
+        self.pool_in_use = Gauge(
+            "expensicat_db_pool_in_use", "Database connections in use.",
+            registry=self.registry, multiprocess_mode="livesum",
+        )  # fmt: skip
+        self.pool_waiting = Gauge(
+            "expensicat_db_pool_waiting", "Requests waiting for a database connection.",
+            registry=self.registry, multiprocess_mode="livesum",
+        )  # fmt: skip
+
+    def scraped(self) -> CollectorRegistry:
+        """What a scrape reads: every worker's figures under `serve`, else this process's."""
+        if MULTIPROCESS_DIR not in os.environ:
+            return self.registry
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return registry
+
+
+class MetricsMiddleware:
+    """Counts and times every request, by the route template the runner names."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send_counted)
+        finally:
+            self.metrics.in_flight.dec()
+            route = route_template(scope) or UNMATCHED
+            method = scope["method"]
+            self.metrics.requests.labels(route, method, str(status)).inc()
+            self.metrics.latency.labels(route, method).observe(time.perf_counter() - started)
+
+
+def listen_apart(address: tuple[str, int], metrics: Metrics) -> Callable[[], None]:
+    """Serve the scrape on an address of its own; returns how to stop it."""
+    server, thread = start_http_server(address[1], address[0], registry=metrics.scraped())
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+    return stop
+
+
+def metrics_route(metrics: Metrics) -> Route:
+    async def scrape(request: Request) -> Response:
+        """Prometheus's scrape: every worker's figures."""
+        return Response(generate_latest(metrics.scraped()), media_type=CONTENT_TYPE_LATEST)
+
+    return Route(METRICS_PATH, scrape, methods=["GET"])
