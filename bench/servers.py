@@ -101,8 +101,9 @@ class Server:
         return "\n".join(self._log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def service(env: dict[str, str], workers: int, log: Path) -> Server:
-    argv = [str(BIN / "expensicat"), "serve", "--workers", str(workers), "--no-migrate"]
+def service(env: dict[str, str], workers: int, log: Path, bindir: Path = BIN) -> Server:
+    """`expensicat serve` as installed in `bindir` (by default, the benchmark's own)."""
+    argv = [str(bindir / "expensicat"), "serve", "--workers", str(workers), "--no-migrate"]
     return Server("expensicat serve", argv, env, "/readyz", log)
 
 
