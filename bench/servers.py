@@ -25,7 +25,13 @@ class Server:
     """One server process and its workers; `with` starts it and waits until it answers."""
 
     def __init__(
-        self, name: str, argv: list[str], env: dict[str, str], ready_path: str, log: Path
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        ready_path: str,
+        log: Path,
+        cwd: Path | None = None,
     ) -> None:
         self.name = name
         self.port = free_port()
@@ -34,6 +40,7 @@ class Server:
         self._env = {**os.environ, **env}
         self._ready_url = f"{self.base_url}{ready_path}"
         self._log = log
+        self._cwd = cwd
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -43,7 +50,7 @@ class Server:
     def __enter__(self) -> Server:
         with self._log.open("ab") as log:
             self._process = subprocess.Popen(
-                self._argv, env=self._env, stdout=log, stderr=subprocess.STDOUT
+                self._argv, env=self._env, stdout=log, stderr=subprocess.STDOUT, cwd=self._cwd
             )
         try:
             self._wait_until_ready()
@@ -101,10 +108,16 @@ class Server:
         return "\n".join(self._log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def service(env: dict[str, str], workers: int, log: Path, bindir: Path = BIN) -> Server:
-    """`expensicat serve` as installed in `bindir` (by default, the benchmark's own)."""
+def service(
+    env: dict[str, str], workers: int, log: Path, bindir: Path = BIN, cwd: Path | None = None
+) -> Server:
+    """`expensicat serve` as installed in `bindir` (by default, the benchmark's own).
+
+    granian adds its working folder to its workers' import path: run another checkout's
+    server from inside that checkout, so that no other copy of the code can come first.
+    """
     argv = [str(bindir / "expensicat"), "serve", "--workers", str(workers), "--no-migrate"]
-    return Server("expensicat serve", argv, env, "/readyz", log)
+    return Server("expensicat serve", argv, env, "/readyz", log, cwd)
 
 
 def floor(workers: int, log: Path) -> Server:

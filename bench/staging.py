@@ -26,13 +26,14 @@ def service_env(database: Database, folder: Path, secret: str) -> dict[str, str]
     }
 
 
-def migrate(expensicat: Path, env: dict[str, str]) -> None:
+def migrate(expensicat: Path, env: dict[str, str], cwd: Path | None = None) -> None:
     """`expensicat db upgrade` with the given program, on the database `env` names."""
     result = subprocess.run(
         [str(expensicat), "db", "upgrade"],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
+        cwd=cwd,
     )
     if result.returncode != 0:
         raise BenchError(f"{expensicat} db upgrade failed:\n{result.stdout}{result.stderr}")
