@@ -21,4 +21,3 @@ class VersionMismatch(Exception):
     """The record changed since the version the caller based its edit on."""
 
     resource = "resource"
-
