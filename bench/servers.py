@@ -88,21 +88,27 @@ class Server:
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        answer, workers = "no answer", 0
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
                 raise BenchError(f"{self.name} exited at start-up:\n{self._log_tail()}")
             # Workers start one after another; wait for all of them to be there.
-            if self._answers() and len(self.worker_pids()) == self.workers:
+            answer, workers = self._answer(), len(self.worker_pids())
+            if answer == "200" and workers == self.workers:
                 return
             time.sleep(0.2)
-        raise BenchError(f"{self.name} did not answer within {START_TIMEOUT_SECONDS}s")
+        raise BenchError(
+            f"{self.name} was not ready within {START_TIMEOUT_SECONDS}s ({self._ready_url} "
+            f"answered {answer}; {workers} of {self.workers} workers up):\n{self._log_tail()}"
+        )
 
-    def _answers(self) -> bool:
+    def _answer(self) -> str:
+        """The readiness URL's status code, or the error met asking it."""
         try:
-            return httpx.get(self._ready_url, timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
+            return str(httpx.get(self._ready_url, timeout=2).status_code)
+        except httpx.HTTPError as error:
+            return type(error).__name__
 
     def _log_tail(self, lines: int = 20) -> str:
         return "\n".join(self._log.read_text(errors="replace").splitlines()[-lines:])
