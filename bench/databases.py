@@ -38,6 +38,9 @@ class Database(Protocol):
     def load(self, rows: Iterable[tuple[Any, ...]]) -> None:
         """Append rows in `COLUMNS` order, then refresh the planner's statistics."""
 
+    def checkpoint(self) -> None:
+        """Write out what earlier writes left pending, so that the next run does not pay."""
+
     def close(self) -> None:
         """Stop the database and remove its files."""
 
@@ -72,6 +75,16 @@ class PostgresDatabase:
             # VACUUM flushes the trigram index's pending list and sets the visibility map,
             # as autovacuum would have long done on a table this old.
             await connection.execute("VACUUM ANALYZE customers")
+        finally:
+            await connection.close()
+
+    def checkpoint(self) -> None:
+        asyncio.run(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        connection = await asyncpg.connect(self.url)
+        try:
+            await connection.execute("CHECKPOINT")
         finally:
             await connection.close()
 
@@ -116,5 +129,17 @@ class SqliteDatabase:
         finally:
             db.close()
 
+    def checkpoint(self) -> None:
+        db = sqlite3.connect(self._path, isolation_level=None)
+        try:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            db.close()
+
     def close(self) -> None:
         """Nothing to stop; the file goes with the benchmark's folder."""
+
+
+def open_database(kind: str, folder: Path) -> Database:
+    """A fresh, empty database: "postgres" or "sqlite" (a file in `folder`)."""
+    return PostgresDatabase() if kind == "postgres" else SqliteDatabase(folder)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
+from bench.dataset import Layout
 from bench.paced import Pace
 from bench.report import Target
 from bench.wrk import Load
@@ -21,6 +22,10 @@ class Options:
     workers: int
     steady: Pace
     soak_minutes: int
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.customers, self.organizations, self.big_org)
 
     @property
     def huge_org(self) -> int:
@@ -47,25 +52,28 @@ STEADY_RATE = 1000
 WRK_THREADS = 1
 
 
-def parse(argv: list[str], description: str) -> tuple[Options, list[str]]:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=description)
-    parser.add_argument("--quick", action="store_true", help="small data, short runs (<2 min)")
+def common_parser(prog: str, description: str, quick: str) -> argparse.ArgumentParser:
+    """The options every benchmark command takes: data size, duration, load, workers."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument("--backend", choices=["postgres", "sqlite", "both"], default="both")
     parser.add_argument("--customers", type=int, help="default 1,000,000 (quick: 20,000)")
     parser.add_argument("--duration", type=int, help="seconds per scenario (default 10, quick 2)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument(
-        "--soak", type=int, default=0, metavar="MINUTES",
-        help="then serve mixed traffic this long, reading worker memory every minute",
-    )  # fmt: skip
-    args = parser.parse_args(argv)
+    return parser
+
+
+def options_from(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, soak_minutes: int = 0
+) -> tuple[Options, list[str]]:
+    """The options of `common_parser`'s arguments, and the backends to run on."""
     customers = args.customers or (20_000 if args.quick else 1_000_000)
     # One organization holds a tenth of everyone (a quarter in quick mode, to stay sizeable).
     big_org = customers // (4 if args.quick else 10)
     seconds = args.duration or (2 if args.quick else 10)
-    if customers < 1000 or args.connections < WRK_THREADS or seconds < 1 or args.soak < 0:
-        parser.error("need at least 1,000 customers, 1 connection, 1 second and no negative soak")
+    if customers < 1000 or args.connections < WRK_THREADS or seconds < 1 or args.workers < 1:
+        parser.error("need at least 1,000 customers, 1 connection, 1 second and 1 worker")
     options = Options(
         quick=args.quick,
         customers=customers,
@@ -75,7 +83,19 @@ def parse(argv: list[str], description: str) -> tuple[Options, list[str]]:
         load=Load(seconds, args.connections, WRK_THREADS, warmup_seconds=1 if args.quick else 2),
         workers=args.workers,
         steady=Pace(STEADY_RATE, seconds, args.connections),
-        soak_minutes=args.soak,
+        soak_minutes=soak_minutes,
     )
     backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
     return options, backends
+
+
+def parse(argv: list[str], description: str) -> tuple[Options, list[str]]:
+    parser = common_parser("python -m bench", description, "small data, short runs (<2 min)")
+    parser.add_argument(
+        "--soak", type=int, default=0, metavar="MINUTES",
+        help="then serve mixed traffic this long, reading worker memory every minute",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.soak < 0:
+        parser.error("the soak cannot be negative")
+    return options_from(parser, args, args.soak)

@@ -66,8 +66,15 @@ HEADER = (
 
 
 def table(reports: list[BackendReport]) -> str:
-    lines = [HEADER] + [_cells(report.backend, row) for report in reports for row in report.rows]
-    widths = [max(len(line[n]) for line in lines) for n in range(len(HEADER))]
+    return grid(
+        [HEADER] + [_cells(report.backend, row) for report in reports for row in report.rows]
+    )
+
+
+def grid(lines: list[tuple[str, ...]]) -> str:
+    """Aligned columns under a rule: the first two (backend, scenario) to the left, the
+    figures to the right."""
+    widths = [max(len(line[n]) for line in lines) for n in range(len(lines[0]))]
     text = [
         "  ".join(
             cell.ljust(width) if n < 2 else cell.rjust(width)

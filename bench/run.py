@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import random
 import secrets
-import subprocess
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench import paced, servers, wrk
-from bench.databases import BenchError, Database, PostgresDatabase, SqliteDatabase
-from bench.dataset import BIG_ORG, HUGE_ORG, SEARCH_TERM, CustomerFactory, Generated, Layout
-from bench.fixtures import API, Fixtures, check, prepare, session_token
+from bench.databases import Database, open_database
+from bench.dataset import BIG_ORG, HUGE_ORG, SEARCH_TERM, CustomerFactory, Generated
+from bench.fixtures import API, Fixtures, check, check_deep, prepare, session_token
 from bench.floor import PATH as FLOOR_PATH
 from bench.options import TARGETS, Options
+from bench.progress import say
 from bench.report import (
     DEPTH_LIMIT,
     RSS_LIMIT_MB,
@@ -28,33 +27,20 @@ from bench.report import (
     soak_note,
     verdict,
 )
+from bench.scenarios import CREATE, GET, LIST, SEARCH, WALK, Scenario, saturate
 from bench.servers import Server
+from bench.staging import migrate, seed, service_env
 
-
-@dataclass(frozen=True, slots=True)
-class Scenario:
-    key: str
-    label: str
-    script: str
-    path: str
-    writes: bool = False
+SOAK_SAMPLE_SECONDS = 60
 
 
 def run_backend(kind: str, options: Options, folder: Path) -> BackendReport:
     folder.mkdir(parents=True)
-    database: Database = PostgresDatabase() if kind == "postgres" else SqliteDatabase(folder)
+    database = open_database(kind, folder)
     try:
         return Run(database, options, folder).execute()
     finally:
         database.close()
-
-
-STARTED = time.monotonic()
-SOAK_SAMPLE_SECONDS = 60
-
-
-def say(backend: str, message: str) -> None:
-    print(f"[{time.monotonic() - STARTED:5.0f} s {backend}] {message}", flush=True)
 
 
 class Run:
@@ -63,26 +49,20 @@ class Run:
         self.options = options
         self.folder = folder
         self.secret = secrets.token_urlsafe(48)
-        self.env = {
-            "EXPENSICAT_DATABASE_URL": database.url,
-            "EXPENSICAT_DATA_DIR": str(folder),
-            "EXPENSICAT_SESSION_SECRET": self.secret,
-            "EXPENSICAT_RATE_LIMIT_PER_SECOND": "0",
-            # The access log would dominate; one run below measures it on its own.
-            "EXPENSICAT_LOG_LEVEL": "WARNING",
-        }
+        self.env = service_env(database, folder, self.secret)
         self.targets = TARGETS.get(database.name, {})
         self.end_of_history = datetime.now(UTC) - timedelta(days=1)
 
     def execute(self) -> BackendReport:
-        self._migrate()
-        seconds, generated = self._seed()
+        migrate(servers.BIN / "expensicat", self.env)
+        seconds, generated = seed(self.database, self.options.layout, self.end_of_history)
         assert generated.keys is not None
         report = BackendReport(self.database.name, generated.rows, seconds)
         fixtures = prepare(self.secret, BIG_ORG, generated.keys, self.options.depth, self.folder)
         floor, steady_floor = self._floor(report)
         with self._service("service.log") as service:
             check(service.base_url, fixtures)
+            check_deep(service.base_url, fixtures)
             self._saturate(service, fixtures, floor, report)
             self._steady(service, fixtures, steady_floor, report)
             self._scale(service, fixtures, floor, report)
@@ -98,33 +78,6 @@ class Run:
             self._access_log(fixtures, floor, report)
         return report
 
-    def _migrate(self) -> None:
-        result = subprocess.run(
-            [str(servers.BIN / "expensicat"), "db", "upgrade"],
-            env={**os.environ, **self.env},
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            raise BenchError(f"expensicat db upgrade failed:\n{result.stdout}{result.stderr}")
-
-    def _seed(self) -> tuple[float, Generated]:
-        options, name = self.options, self.database.name
-        say(name, f"seeding {options.customers:,} customers over {options.organizations} orgs")
-        started = time.perf_counter()
-        factory = CustomerFactory(1, self.end_of_history)
-        owners = factory.owners(Layout(options.customers, options.organizations, options.big_org))
-        generated = Generated()
-        self.database.load(factory.rows(owners, self.database.stamp, BIG_ORG, generated))
-        seconds = time.perf_counter() - started
-        say(
-            name,
-            f"seeded {generated.rows:,} rows in {seconds:.1f} s "
-            f"({generated.rows / seconds:,.0f} rows/s); the big org has {options.big_org:,}, "
-            f"{generated.matches:,} of them match q={SEARCH_TERM}",
-        )
-        return seconds, generated
-
     def _floor(self, report: BackendReport) -> tuple[wrk.Measurement, wrk.Measurement]:
         with servers.floor(self.options.workers, self.folder / "floor.log") as floor:
             say(self.database.name, "measuring the static floor")
@@ -138,19 +91,13 @@ class Run:
         return servers.service({**self.env, **env}, self.options.workers, self.folder / log)
 
     def _scenarios(self, fixtures: Fixtures) -> list[Scenario]:
-        return [
-            Scenario("get", "get by id", "get.lua", API),
-            Scenario("list", "list first page", "base.lua", API),
-            Scenario("search", f"list q={SEARCH_TERM}", "base.lua", f"{API}?q={SEARCH_TERM}"),
-            Scenario("walk", "walk (pages/s)", "walk.lua", f"{API}?limit=20"),
-            Scenario(
-                "deep",
-                f"deep page (depth {self.options.depth:,})",
-                "base.lua",
-                f"{API}?cursor={fixtures.deep_cursor}",
-            ),
-            Scenario("create", "create", "create.lua", API, writes=True),
-        ]
+        deep = Scenario(
+            "deep",
+            f"deep page (depth {self.options.depth:,})",
+            "base.lua",
+            f"{API}?cursor={fixtures.deep_cursor}",
+        )
+        return [GET, LIST, SEARCH, WALK, deep, CREATE]
 
     def _saturate(
         self, service: Server, fixtures: Fixtures, floor: wrk.Measurement, report: BackendReport
@@ -158,11 +105,7 @@ class Run:
         by_key = {}
         for scenario in self._scenarios(fixtures):
             say(self.database.name, f"saturating: {scenario.label}")
-            token = fixtures.writer_token if scenario.writes else fixtures.token
-            env = {"BENCH_TOKEN": token, "BENCH_IDS": str(fixtures.ids_file)}
-            measured = wrk.run(
-                scenario.script, service.base_url + scenario.path, self.options.load, env
-            )
+            measured = saturate(scenario, service.base_url, fixtures, self.options.load)
             by_key[scenario.key] = measured
             report.rows.append(Row(scenario.label, measured, floor, self.targets.get(scenario.key)))
             if measured.walks:

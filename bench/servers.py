@@ -25,7 +25,13 @@ class Server:
     """One server process and its workers; `with` starts it and waits until it answers."""
 
     def __init__(
-        self, name: str, argv: list[str], env: dict[str, str], ready_path: str, log: Path
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        ready_path: str,
+        log: Path,
+        cwd: Path | None = None,
     ) -> None:
         self.name = name
         self.port = free_port()
@@ -34,6 +40,7 @@ class Server:
         self._env = {**os.environ, **env}
         self._ready_url = f"{self.base_url}{ready_path}"
         self._log = log
+        self._cwd = cwd
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -43,7 +50,7 @@ class Server:
     def __enter__(self) -> Server:
         with self._log.open("ab") as log:
             self._process = subprocess.Popen(
-                self._argv, env=self._env, stdout=log, stderr=subprocess.STDOUT
+                self._argv, env=self._env, stdout=log, stderr=subprocess.STDOUT, cwd=self._cwd
             )
         try:
             self._wait_until_ready()
@@ -81,29 +88,42 @@ class Server:
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        answer, workers = "no answer", 0
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
                 raise BenchError(f"{self.name} exited at start-up:\n{self._log_tail()}")
             # Workers start one after another; wait for all of them to be there.
-            if self._answers() and len(self.worker_pids()) == self.workers:
+            answer, workers = self._answer(), len(self.worker_pids())
+            if answer == "200" and workers == self.workers:
                 return
             time.sleep(0.2)
-        raise BenchError(f"{self.name} did not answer within {START_TIMEOUT_SECONDS}s")
+        raise BenchError(
+            f"{self.name} was not ready within {START_TIMEOUT_SECONDS}s ({self._ready_url} "
+            f"answered {answer}; {workers} of {self.workers} workers up):\n{self._log_tail()}"
+        )
 
-    def _answers(self) -> bool:
+    def _answer(self) -> str:
+        """The readiness URL's status code, or the error met asking it."""
         try:
-            return httpx.get(self._ready_url, timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
+            return str(httpx.get(self._ready_url, timeout=2).status_code)
+        except httpx.HTTPError as error:
+            return type(error).__name__
 
     def _log_tail(self, lines: int = 20) -> str:
         return "\n".join(self._log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def service(env: dict[str, str], workers: int, log: Path) -> Server:
-    argv = [str(BIN / "expensicat"), "serve", "--workers", str(workers), "--no-migrate"]
-    return Server("expensicat serve", argv, env, "/readyz", log)
+def service(
+    env: dict[str, str], workers: int, log: Path, bindir: Path = BIN, cwd: Path | None = None
+) -> Server:
+    """`expensicat serve` as installed in `bindir` (by default, the benchmark's own).
+
+    granian adds its working folder to its workers' import path: run another checkout's
+    server from inside that checkout, so that no other copy of the code can come first.
+    """
+    argv = [str(bindir / "expensicat"), "serve", "--workers", str(workers), "--no-migrate"]
+    return Server("expensicat serve", argv, env, "/readyz", log, cwd)
 
 
 def floor(workers: int, log: Path) -> Server:
