@@ -22,6 +22,7 @@ from expensicat.api.errors import ErrorType
 from expensicat.api.ratelimit import REQUESTS, Budget, spend
 from expensicat.api.shared import shared
 from expensicat.auth.principal import Principal
+from expensicat.errors import ValidationFailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,20 @@ class Endpoint:
     idempotent: bool = False
     tag: str = "customers"
 
+    def _check_query(self, request: Request) -> None:
+        """Refuse a query parameter this endpoint does not declare, or one given twice:
+        silently ignored, it would answer a question other than the one asked."""
+        declared = {p.name for p in self.parameters if p.location == "query"}
+        names = [name for name, _ in request.query_params.multi_items()]
+        problems: dict[str, list[str]] = {}
+        for name in names:
+            if name not in declared:
+                problems[name] = ["Unknown query parameter."]
+            elif names.count(name) > 1:
+                problems[name] = ["Given more than once; give it once."]
+        if problems:
+            raise ValidationFailed(problems)
+
     def route(self) -> Route:
         return Route(self.path, self._run, methods=[self.method], name=self.operation_id)
 
@@ -114,4 +129,5 @@ class Endpoint:
         if self.scope is not None:
             assert principal is not None
             require_scope(principal, self.scope)
+        self._check_query(request)
         return await self.handler(Call(request, principal))

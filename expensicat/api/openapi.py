@@ -37,8 +37,9 @@ DESCRIPTION = (
     "over budget is a 429. Every answer carries X-Request-Id: the client's own when it "
     "sends a short, plain one, a new one otherwise."
 )
-# What a failure of the service itself looks like, whatever the endpoint.
-_ALWAYS = (errors.INTERNAL_ERROR, errors.SERVICE_UNAVAILABLE)
+# What any endpoint may answer: an unknown or repeated query parameter, or a failure of
+# the service itself.
+_ALWAYS = (errors.VALIDATION_ERROR, errors.INTERNAL_ERROR, errors.SERVICE_UNAVAILABLE)
 _AUTHENTICATED = (errors.UNAUTHORIZED, errors.FORBIDDEN)
 _BUDGETED = (errors.RATE_LIMITED,)
 _WITH_BODY = (errors.INVALID_JSON, errors.PAYLOAD_TOO_LARGE, errors.UNSUPPORTED_MEDIA_TYPE)

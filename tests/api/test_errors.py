@@ -287,3 +287,28 @@ class TestHealth:
         response = api.client.get("/readyz")
 
         assert (response.status_code, response.json()) == (200, {"status": "ready"})
+
+
+class TestQueryParameters:
+    @pytest.mark.parametrize(
+        "url", [f"{CUSTOMERS}?name=Muller", f"{CUSTOMERS}?sorting=name", "/healthz?verbose=1"]
+    )
+    def test_an_unknown_one_is_refused_by_name(self, api: Api, url: str) -> None:
+        response = api.get(url)
+
+        name = url.partition("?")[2].partition("=")[0]
+        assert assert_error(response, 400, "VALIDATION_ERROR", {name})[name] == [
+            "Unknown query parameter."
+        ]
+
+    def test_an_unknown_one_on_a_single_customer_is_refused(self, api: Api) -> None:
+        customer = api.create(name="Acme")
+
+        response = api.get(customer_url(customer["id"]), params={"fields": "name"})
+
+        assert_error(response, 400, "VALIDATION_ERROR", {"fields"})
+
+    def test_a_repeated_one_is_refused_by_name(self, api: Api) -> None:
+        response = api.get(f"{CUSTOMERS}?limit=5&limit=10&q=a")
+
+        assert_error(response, 400, "VALIDATION_ERROR", {"limit"})
