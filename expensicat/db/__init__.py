@@ -11,7 +11,7 @@ async def open_store(settings: Settings) -> CustomerStore:
     if settings.is_sqlite:
         from expensicat.db.sqlite import SqliteStore
 
-        return SqliteStore(settings.sqlite_path, settings.statement_timeout_ms / 1000)
+        return SqliteStore(settings.sqlite_path, timeout=settings.statement_timeout_ms / 1000)
     from expensicat.db.postgres import PostgresStore
 
     return await PostgresStore.connect(settings)
