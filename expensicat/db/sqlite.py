@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ from expensicat.customers.cursor import Position
 from expensicat.customers.fields import Customer
 from expensicat.db.compiled import SQLITE, Compiled
 from expensicat.db.errors import DatabaseUnavailable, unavailable
-from expensicat.db.spelling import LATER_THAN, later_than
+from expensicat.db.sqlite_connections import ThreadConnections
 from expensicat.db.sqlite_search import FEW_MATCHES, RARE_MATCHES, PageQuery, Verdicts, few_names
 from expensicat.db.store import Row, Store, Values
 from expensicat.db.unit_of_work import Plan, run_in_transaction
@@ -62,7 +61,6 @@ class SqliteDriver:
         inline_steps: int = INLINE_STEPS,
         verdicts: Verdicts | None = None,
     ) -> None:
-        self._path = path
         self._timeout = timeout
         self._inline_checks = max(inline_steps // _STEPS_PER_CHECK, 1)
         self._verdicts = verdicts or Verdicts()
@@ -70,9 +68,7 @@ class SqliteDriver:
         # SQLite takes one writer at a time: a process's writes queue here, in order, rather
         # than in SQLite's busy handler, whose growing sleeps make the slowest write wait long.
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
-        self._local = threading.local()
-        self._connections: set[sqlite3.Connection] = set()
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(path, timeout)
 
     async def read(self, query: Compiled, values: Values) -> list[Row]:
         args = query.args(values)
@@ -99,10 +95,7 @@ class SqliteDriver:
     async def close(self) -> None:
         self._writer.shutdown(wait=True)
         self._executor.shutdown(wait=True)
-        with self._lock:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
+        self._connections.close()
 
     async def _is_rare(self, search: str) -> bool:
         """Whether few names over all organizations contain the term, as lately found."""
@@ -128,8 +121,7 @@ class SqliteDriver:
         steps = _Budget(self._inline_checks)
         try:
             # The loop must never sleep in SQLite's busy handler: a lock goes to a thread.
-            connection = self._connection(0)
-            self._limit_busy_wait(connection, 0)
+            connection = self._connections.get(0)
             connection.set_progress_handler(steps.spend, _STEPS_PER_CHECK)
             return work(connection)
         except sqlite3.Error as error:
@@ -150,8 +142,7 @@ class SqliteDriver:
         if left <= 0:
             raise unavailable(TimeoutError("no database thread was free in time"))
         try:
-            connection = self._connection(left)
-            self._limit_busy_wait(connection, left)
+            connection = self._connections.get(left)
             if reads:
                 # A read that runs past the timeout is interrupted (a write only ever waits
                 # for the lock, which the busy timeout bounds).
@@ -168,41 +159,8 @@ class SqliteDriver:
         if not (isinstance(error, sqlite3.OperationalError) or _broken_file(error)):
             raise error
         # Open the file afresh next time: it may be restored or remounted meanwhile.
-        self._forget_connection()
+        self._connections.forget()
         return unavailable(error)
-
-    def _connection(self, wait: float) -> sqlite3.Connection:
-        """This thread's connection, opened if need be. Opening reads the schema, which may
-        wait for a lock like any statement: for `wait` seconds at most."""
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(
-                self._path, timeout=wait, isolation_level=None, check_same_thread=False
-            )
-            self._local.connection = connection
-            self._local.busy_tenths = None
-            with self._lock:
-                self._connections.add(connection)
-            connection.execute("PRAGMA synchronous = FULL")
-            connection.create_function(LATER_THAN, 2, later_than, deterministic=True)
-        return connection
-
-    def _limit_busy_wait(self, connection: sqlite3.Connection, left: float) -> None:
-        """Wait for another writer's lock only as long as the timeout has left, counted in
-        tenths of it so that few distinct statements ever reach the statement cache."""
-        tenths = round(10 * left / self._timeout)
-        if tenths != self._local.busy_tenths:
-            connection.execute(f"PRAGMA busy_timeout = {int(self._timeout * 100 * tenths)}")
-            self._local.busy_tenths = tenths
-
-    def _forget_connection(self) -> None:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            return
-        self._local.connection = None
-        with self._lock:
-            self._connections.discard(connection)
-        connection.close()
 
 
 class _Outgrown(Exception):
