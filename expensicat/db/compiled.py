@@ -7,8 +7,9 @@ takes `?`, a name used twice being bound twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.dialects.postgresql.base import PGDialect
@@ -38,11 +39,26 @@ class Compiled:
     params: tuple[str, ...]
     # Constants SQLAlchemy made parameters of itself (a LIMIT's offset, a literal).
     fixed: Mapping[str, Any]
+    _pick: Callable[[Mapping[str, Any]], tuple[Any, ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
-    def args(self, values: Mapping[str, Any]) -> list[Any]:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_pick", _picker(self.params))
+
+    def args(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """The positional arguments, from the values named like the parameters."""
-        fixed = self.fixed
-        return [values[name] if name in values else fixed[name] for name in self.params]
+        return self._pick({**self.fixed, **values} if self.fixed else values)
+
+
+def _picker(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The values of these names, in order, as a tuple: itemgetter's, on every request."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda values: (values[name],)
+    if not names:
+        return lambda values: ()
+    return itemgetter(*names)
 
 
 def compile_for(statement: ClauseElement, dialect: Dialect) -> Compiled:

@@ -137,5 +137,5 @@ def customer_from(row: Row) -> Customer:
 
 
 def _stored(row: Row) -> StoredCustomer:
-    *fields, version = row
-    return StoredCustomer(customer=customer_from(fields), version=version)
+    """A customer from a row of its public fields, in order, then its version."""
+    return StoredCustomer(customer=customer_from(row[:-1]), version=row[-1])
