@@ -9,6 +9,8 @@ SQLite's rowid key `seq` and its name index, which only sqlite_search.py reads.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Column, Integer, MetaData, Table, Text
 
 from expensicat.customers.fields import WRITABLE_FIELDS
@@ -16,11 +18,15 @@ from expensicat.db.spelling import Id, Timestamp
 
 metadata = MetaData()
 
-customers = Table(
+
+def _owned(name: str, key: Column[Any], *columns: Column[Any]) -> Table:
+    """A table of one organization's records each, keyed by organization first, as every
+    index is (on SQLite, customers' key is a unique constraint beside the rowid key)."""
+    return Table(name, metadata, Column("organization_id", Text, primary_key=True), key, *columns)
+
+
+customers = _owned(
     "customers",
-    metadata,
-    # The key on PostgreSQL; on SQLite a unique constraint beside the rowid key.
-    Column("organization_id", Text, primary_key=True),
     Column("id", Id, primary_key=True),
     Column("name", Text, nullable=False),
     # The folded name that search matches, computed by the service.
@@ -31,10 +37,8 @@ customers = Table(
     Column("version", Integer, nullable=False, server_default="1"),
 )
 
-idempotency_keys = Table(
+idempotency_keys = _owned(
     "idempotency_keys",
-    metadata,
-    Column("organization_id", Text, primary_key=True),
     Column("key", Text, primary_key=True),
     Column("request_hash", Text, nullable=False),
     # The created customer as JSON once the create committed; NULL while in flight.
