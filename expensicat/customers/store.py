@@ -8,6 +8,10 @@ from typing import Protocol
 from expensicat.customers.fields import Customer
 from expensicat.paging import Position
 
+# Timestamps cross the store's boundary as text in this form (RFC 3339, UTC, microseconds,
+# e.g. 2026-11-28T07:16:53.123456Z), which sorts in time order.
+RFC3339 = "%Y-%m-%dT%H:%M:%S.%fZ"
+
 
 @dataclass(frozen=True, slots=True)
 class StoredCustomer:

@@ -11,7 +11,7 @@ async def open_store(database: DatabaseSettings) -> CustomerStore:
     if database.is_sqlite:
         from expensicat.db.sqlite import SqliteStore
 
-        return SqliteStore(database.sqlite_path, database.statement_timeout_ms / 1000)
+        return SqliteStore(database.sqlite_path, timeout=database.statement_timeout_ms / 1000)
     from expensicat.db.postgres import PostgresStore
 
     return await PostgresStore.connect(database)

@@ -1,7 +1,8 @@
 """The customer store on PostgreSQL, through an asyncpg connection pool.
 
 Every request is one statement and one round trip: no transaction wrapper around reads,
-timestamps formatted by the server, no ORM objects.
+timestamps formatted by the server, a unit of work compiled into one statement. Statement
+texts are fixed (an update's per set of fields), so the prepared-statement cache keeps them.
 """
 
 from __future__ import annotations
@@ -14,72 +15,16 @@ from typing import Any
 import asyncpg
 
 from expensicat.config import DatabaseSettings
-from expensicat.customers.fields import PUBLIC_FIELDS, Customer, customer_from, field_values
-from expensicat.customers.store import KeyClaim, KeyHold, StoredCustomer
+from expensicat.customers.fields import Customer
+from expensicat.db.compiled import POSTGRES, Compiled
 from expensicat.db.errors import unavailable
+from expensicat.db.postgres_pages import FIRST_PAGE, PAGE_AFTER, SEARCH, pattern
+from expensicat.db.store import Row, Store, Values, customer_in_order
+from expensicat.db.unit_of_work import Plan
 from expensicat.paging import Position
 
-_RFC3339 = """'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"""
-_EXPRESSIONS = {
-    "id": "id::text",
-    "created_at": f"to_char(created_at AT TIME ZONE 'UTC', {_RFC3339})",
-    "updated_at": f"to_char(updated_at AT TIME ZONE 'UTC', {_RFC3339})",
-}
-COLUMNS = ", ".join(
-    f"{_EXPRESSIONS[field]} AS {field}" if field in _EXPRESSIONS else field
-    for field in PUBLIC_FIELDS
-)
-
-_INSERT_FIELDS = (*PUBLIC_FIELDS, "name_search")
-# Explicit types, so the same list works as VALUES and as the SELECT list below.
-_CASTS = {"id": "::uuid", "created_at": "::text::timestamptz", "updated_at": "::text::timestamptz"}
-_INSERT_VALUES = ", ".join(
-    f"${n}{_CASTS.get(field, '::text')}" for n, field in enumerate(_INSERT_FIELDS, start=1)
-)
-INSERT = f"INSERT INTO customers ({', '.join(_INSERT_FIELDS)}) VALUES ({_INSERT_VALUES})"
-_KEY = len(_INSERT_FIELDS) + 1  # parameters after the customer's: key, lease, response
-# The customer is inserted only if this request still holds its idempotency key, and the
-# key's response is recorded in the same statement: both happen, or neither.
-INSERT_HOLDING_KEY = (
-    f"WITH held AS (UPDATE idempotency_keys SET response = ${_KEY + 2} "
-    f"WHERE organization_id = $2 AND key = ${_KEY} "
-    f"AND locked_until = ${_KEY + 1}::text::timestamptz AND response IS NULL RETURNING 1) "
-    f"INSERT INTO customers ({', '.join(_INSERT_FIELDS)}) "
-    f"SELECT {_INSERT_VALUES} WHERE EXISTS (SELECT 1 FROM held)"
-)
-CLAIM_KEY = (
-    "INSERT INTO idempotency_keys AS k "
-    "(organization_id, key, request_hash, created_at, locked_until) "
-    "VALUES ($1, $2, $3, $4::text::timestamptz, $5::text::timestamptz) "
-    "ON CONFLICT (organization_id, key) DO UPDATE SET request_hash = excluded.request_hash, "
-    "response = NULL, created_at = excluded.created_at, locked_until = excluded.locked_until "
-    "WHERE (k.response IS NULL AND k.locked_until < excluded.created_at) "
-    "OR k.created_at < $6::text::timestamptz "
-    "RETURNING true"
-)
-FIND_KEY = (
-    "SELECT request_hash, response FROM idempotency_keys WHERE organization_id = $1 AND key = $2"
-)
-
-# Qualified ORDER BY: the bare names would mean the formatted output columns, which no index
-# delivers in order, and every page would sort the whole organization.
-_PAGE_ORDER = "ORDER BY customers.created_at DESC, customers.id DESC"
-_LIST = f"SELECT {COLUMNS} FROM customers WHERE organization_id = $1"
-LIST_FIRST_PAGE = f"{_LIST} {_PAGE_ORDER} LIMIT $2"
-# A row comparison is an index bound; the equivalent OR form is only a filter.
-LIST_PAGE_AFTER = (
-    f"{_LIST} AND (created_at, id) < ($3::text::timestamptz, $4::uuid) {_PAGE_ORDER} LIMIT $2"
-)
-# search_customers (migration 0005) finds the page's ids, planned for this very term: the
-# trigram index for a rare term, the page order for a common one. This statement's own plan
-# is the same for every term, so it is prepared once and cached like any other.
-SEARCH_PAGE = (
-    f"SELECT {COLUMNS} FROM search_customers($1, $2, $3, $4::text::timestamptz, $5::uuid) "
-    "AS page (page_id) JOIN customers ON customers.organization_id = $1 "
-    f"AND customers.id = page.page_id {_PAGE_ORDER}"
-)
-
-FETCH = f"SELECT {COLUMNS}, version FROM customers WHERE organization_id = $1 AND id = $2::uuid"
+# The search statement's text as the server sees it, where its plans can be looked up.
+SEARCH_PAGE = SEARCH.sql
 
 # Errors that mean the server is gone, refusing us or too slow, as opposed to a bad statement:
 # refused or reset connections and unresolvable hosts (OSError), timeouts, class 08
@@ -109,13 +54,17 @@ def is_unavailable(error: BaseException) -> bool:
     return isinstance(error, _UNAVAILABLE) and not isinstance(error, ValueError)
 
 
-class PostgresStore:
+class PostgresDriver:
+    """Runs the store's statements on a pool of connections, each within the timeout."""
+
+    dialect = POSTGRES
+
     def __init__(self, pool: asyncpg.Pool, timeout: float) -> None:
         self._pool = pool
         self._timeout = timeout
 
     @classmethod
-    async def connect(cls, database: DatabaseSettings) -> PostgresStore:
+    async def connect(cls, database: DatabaseSettings) -> PostgresDriver:
         timeout = database.statement_timeout_ms / 1000
         pool = asyncpg.create_pool(
             database.url,
@@ -141,96 +90,29 @@ class PostgresStore:
             raise
         return cls(pool, timeout)
 
-    async def insert(
-        self, customer: Customer, name_search: str, hold: KeyHold | None = None
-    ) -> bool:
-        values = [*_in_order(customer), name_search]
+    async def read(self, query: Compiled, values: Values) -> list[Row]:
         async with self._connection() as connection:
-            if hold is None:
-                await connection.execute(INSERT, *values)
-                return True
-            status = await connection.execute(
-                INSERT_HOLDING_KEY, *values, hold.key, hold.lease_until, hold.response
-            )
-        return bool(status == "INSERT 0 1")
+            rows: list[Row] = await connection.fetch(query.sql, *query.args(values))
+        return rows
 
-    async def claim_key(
-        self,
-        organization_id: str,
-        key: str,
-        request_hash: str,
-        now: str,
-        lease_until: str,
-        expired_before: str,
-    ) -> KeyClaim:
-        async with self._connection() as connection:
-            claimed = await connection.fetchval(
-                CLAIM_KEY, organization_id, key, request_hash, now, lease_until, expired_before
-            )
-            if claimed:
-                return KeyClaim(claimed=True)
-            row = await connection.fetchrow(FIND_KEY, organization_id, key)
-        if row is None:  # purged a moment ago: as good as in flight, the retry will claim it
-            return KeyClaim(claimed=False)
-        return KeyClaim(claimed=False, request_hash=row[0], response=row[1])
+    async def write(self, plan: Plan, values: Values) -> list[Row]:
+        # Compiled for PostgreSQL, a unit of work is one statement: atomic on its own.
+        assert plan.one_statement
+        return await self.read(plan.write, values)
 
-    async def release_key(self, organization_id: str, key: str) -> None:
-        async with self._connection() as connection:
-            await connection.execute(
-                "DELETE FROM idempotency_keys "
-                "WHERE organization_id = $1 AND key = $2 AND response IS NULL",
-                organization_id,
-                key,
-            )
-
-    async def purge_keys(self, created_before: str) -> None:
-        async with self._connection() as connection:
-            await connection.execute(
-                "DELETE FROM idempotency_keys WHERE created_at < $1::text::timestamptz",
-                created_before,
-            )
-
-    async def fetch(self, organization_id: str, customer_id: str) -> StoredCustomer | None:
-        async with self._connection() as connection:
-            row = await connection.fetchrow(FETCH, organization_id, customer_id)
-        return None if row is None else _stored(row)
-
-    async def update(
-        self,
-        organization_id: str,
-        customer_id: str,
-        changes: dict[str, str | None],
-        now: str,
-        expected_version: int | None,
-    ) -> StoredCustomer | None:
-        assignments = [f"{field} = ${n}" for n, field in enumerate(changes, start=4)]
-        sql = (
-            f"UPDATE customers SET {', '.join(assignments)}, version = version + 1, "
-            "updated_at = greatest($3::text::timestamptz, updated_at + interval '1 microsecond') "
-            "WHERE organization_id = $1 AND id = $2::uuid"
-        )
-        args: list[Any] = [organization_id, customer_id, now, *changes.values()]
-        if expected_version is not None:
-            args.append(expected_version)
-            sql += f" AND version = ${len(args)}"
-        async with self._connection() as connection:
-            row = await connection.fetchrow(f"{sql} RETURNING {COLUMNS}, version", *args)
-        return None if row is None else _stored(row)
-
-    async def list_page(
+    async def page(
         self, organization_id: str, limit: int, after: Position | None, search: str
     ) -> list[Customer]:
-        after_key: list[str | None] = [] if after is None else [after.created_at, after.id]
+        values: dict[str, Any] = {"organization_id": organization_id, "limit": limit}
+        values["after_created_at"], values["after_id"] = (
+            (None, None) if after is None else (after.created_at, after.id)
+        )
         if search:
-            sql = SEARCH_PAGE
-            pattern = f"%{_escape_like(search)}%"
-            args = [organization_id, pattern, limit, *(after_key or [None, None])]
+            query = SEARCH
+            values["pattern"] = pattern(search)
         else:
-            sql = LIST_FIRST_PAGE if after is None else LIST_PAGE_AFTER
-            args = [organization_id, limit, *after_key]
-        async with self._connection() as connection:
-            rows = await connection.fetch(sql, *args)
-        return [customer_from(row) for row in rows]
+            query = FIRST_PAGE if after is None else PAGE_AFTER
+        return [customer_in_order(row) for row in await self.read(query, values)]
 
     async def ping(self) -> None:
         async with self._connection() as connection:
@@ -276,20 +158,13 @@ class PostgresStore:
                 raise
 
 
+class PostgresStore(Store):
+    """The customer store on PostgreSQL."""
+
+    @classmethod
+    async def connect(cls, database: DatabaseSettings) -> PostgresStore:
+        return cls(await PostgresDriver.connect(database))
+
+
 async def _keep_session(connection: asyncpg.Connection) -> None:
     return None
-
-
-def _stored(row: asyncpg.Record) -> StoredCustomer:
-    fields = dict(row)
-    version = fields.pop("version")
-    return StoredCustomer(customer=customer_from(fields), version=version)
-
-
-def _escape_like(text: str) -> str:
-    """Make %, _ and the escape character itself match literally."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _in_order(customer: Customer) -> list[object]:
-    return field_values(customer)

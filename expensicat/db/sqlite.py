@@ -1,4 +1,4 @@
-"""The customer store on an embedded SQLite file.
+"""The customer store on an embedded SQLite file: its driver.
 
 sqlite3 calls block. A read that stays small (a lookup, a page) runs on the event loop's
 own connection, which costs less than handing it to a thread; one that outgrows a budget
@@ -12,54 +12,33 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
-from expensicat.customers.fields import PUBLIC_FIELDS, Customer, customer_from, field_values
-from expensicat.customers.store import KeyClaim, KeyHold, StoredCustomer
+from expensicat.customers.fields import Customer
+from expensicat.db.compiled import SQLITE, Compiled
 from expensicat.db.errors import DatabaseUnavailable, unavailable
-from expensicat.db.sqlite_search import (
-    COLUMNS,
-    FEW_MATCHES,
-    RARE_MATCHES,
-    PageQuery,
-    Verdicts,
-    few_names,
-)
+from expensicat.db.sqlite_connections import ThreadConnections
+from expensicat.db.sqlite_search import FEW_MATCHES, RARE_MATCHES, PageQuery, Verdicts, few_names
+from expensicat.db.store import Row, Store, Values
+from expensicat.db.unit_of_work import Plan, run_in_transaction
 from expensicat.paging import Position
 
-_TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+# UPSERT ... RETURNING, which claiming an idempotency key and every write rely on.
+if sqlite3.sqlite_version_info < (3, 35):
+    raise ImportError(f"SQLite 3.35 or later is needed; this is {sqlite3.sqlite_version}")
+
 # How far a read may go on the event loop, in SQLite VM steps: a lookup or a page takes a
 # few hundred to a few tens of thousands, this many take a few milliseconds. Progress
 # handlers look at the budget, and at the clock on threads, once per thousand steps.
 INLINE_STEPS = 100_000
 _STEPS_PER_CHECK = 1000
-INSERT_FIELDS = (*PUBLIC_FIELDS, "name_search")
-INSERT = (
-    f"INSERT INTO customers ({', '.join(INSERT_FIELDS)}) "
-    f"VALUES ({', '.join('?' for _ in INSERT_FIELDS)})"
-)
-FETCH = f"SELECT {COLUMNS}, version FROM customers WHERE organization_id = ? AND id = ?"
-FETCH_VERSION = "SELECT updated_at, version FROM customers WHERE organization_id = ? AND id = ?"
-RECORD_RESPONSE = (
-    "UPDATE idempotency_keys SET response = ? WHERE organization_id = ? AND key = ? "
-    "AND locked_until = ? AND response IS NULL"
-)
-FIND_KEY = (
-    "SELECT request_hash, response, created_at, locked_until FROM idempotency_keys "
-    "WHERE organization_id = ? AND key = ?"
-)
-CLAIM_KEY = (
-    "INSERT OR REPLACE INTO idempotency_keys "
-    "(organization_id, key, request_hash, response, created_at, locked_until) "
-    "VALUES (?, ?, ?, NULL, ?, ?)"
-)
 
 # Errors of the file rather than of the statement: damaged, or not a database at all.
 # Locked past the busy timeout, unreadable, read-only or full are OperationalErrors.
@@ -68,7 +47,12 @@ _BROKEN_FILE = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
 T = TypeVar("T")
 
 
-class SqliteStore:
+class SqliteDriver:
+    """Runs the store's statements on a SQLite file, reads inline or on threads, writes on
+    the one writer thread."""
+
+    dialect = SQLITE
+
     def __init__(
         self,
         path: Path,
@@ -77,7 +61,6 @@ class SqliteStore:
         inline_steps: int = INLINE_STEPS,
         verdicts: Verdicts | None = None,
     ) -> None:
-        self._path = path
         self._timeout = timeout
         self._inline_checks = max(inline_steps // _STEPS_PER_CHECK, 1)
         self._verdicts = verdicts or Verdicts()
@@ -85,105 +68,16 @@ class SqliteStore:
         # SQLite takes one writer at a time: a process's writes queue here, in order, rather
         # than in SQLite's busy handler, whose growing sleeps make the slowest write wait long.
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
-        self._local = threading.local()
-        self._connections: set[sqlite3.Connection] = set()
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(path, timeout)
 
-    async def insert(
-        self, customer: Customer, name_search: str, hold: KeyHold | None = None
-    ) -> bool:
-        values = (*field_values(customer), name_search)
-        if hold is None:
-            await self._run(lambda db: db.execute(INSERT, values), writes=True)
-            return True
-        organization_id = customer["organization_id"]
+    async def read(self, query: Compiled, values: Values) -> list[Row]:
+        args = query.args(values)
+        return await self._read(lambda db: db.execute(query.sql, args).fetchall())
 
-        def insert_holding_key(db: sqlite3.Connection) -> bool:
-            with _transaction(db):
-                held = db.execute(
-                    RECORD_RESPONSE, (hold.response, organization_id, hold.key, hold.lease_until)
-                )
-                if held.rowcount != 1:
-                    return False
-                db.execute(INSERT, values)
-                return True
+    async def write(self, plan: Plan, values: Values) -> list[Row]:
+        return await self._run(lambda db: run_in_transaction(db, plan, values), writes=True)
 
-        return await self._run(insert_holding_key, writes=True)
-
-    async def claim_key(
-        self,
-        organization_id: str,
-        key: str,
-        request_hash: str,
-        now: str,
-        lease_until: str,
-        expired_before: str,
-    ) -> KeyClaim:
-        def claim(db: sqlite3.Connection) -> KeyClaim:
-            with _transaction(db):
-                row = db.execute(FIND_KEY, (organization_id, key)).fetchone()
-                if row is not None:
-                    stored_hash, response, created_at, locked_until = row
-                    abandoned = response is None and locked_until < now
-                    if not (abandoned or created_at < expired_before):
-                        return KeyClaim(claimed=False, request_hash=stored_hash, response=response)
-                db.execute(CLAIM_KEY, (organization_id, key, request_hash, now, lease_until))
-                return KeyClaim(claimed=True)
-
-        return await self._run(claim, writes=True)
-
-    async def release_key(self, organization_id: str, key: str) -> None:
-        await self._run(
-            lambda db: db.execute(
-                "DELETE FROM idempotency_keys "
-                "WHERE organization_id = ? AND key = ? AND response IS NULL",
-                (organization_id, key),
-            ),
-            writes=True,
-        )
-
-    async def purge_keys(self, created_before: str) -> None:
-        await self._run(
-            lambda db: db.execute(
-                "DELETE FROM idempotency_keys WHERE created_at < ?", (created_before,)
-            ),
-            writes=True,
-        )
-
-    async def fetch(self, organization_id: str, customer_id: str) -> StoredCustomer | None:
-        row = await self._read(
-            lambda db: db.execute(FETCH, (organization_id, customer_id)).fetchone()
-        )
-        return None if row is None else _stored(row)
-
-    async def update(
-        self,
-        organization_id: str,
-        customer_id: str,
-        changes: dict[str, str | None],
-        now: str,
-        expected_version: int | None,
-    ) -> StoredCustomer | None:
-        assignments = "".join(f"{field} = ?, " for field in changes)
-        sql = (
-            f"UPDATE customers SET {assignments}version = version + 1, updated_at = ? "
-            f"WHERE organization_id = ? AND id = ? RETURNING {COLUMNS}, version"
-        )
-
-        def write(db: sqlite3.Connection) -> StoredCustomer | None:
-            with _transaction(db):
-                current = db.execute(FETCH_VERSION, (organization_id, customer_id)).fetchone()
-                if current is None or expected_version not in (None, current[1]):
-                    return None
-                updated_at = _later_than(current[0], now)
-                row = db.execute(
-                    sql, (*changes.values(), updated_at, organization_id, customer_id)
-                ).fetchone()
-                return _stored(row)
-
-        return await self._run(write, writes=True)
-
-    async def list_page(
+    async def page(
         self, organization_id: str, limit: int, after: Position | None, search: str
     ) -> list[Customer]:
         page = PageQuery(organization_id, limit, after, search)
@@ -201,10 +95,7 @@ class SqliteStore:
     async def close(self) -> None:
         self._writer.shutdown(wait=True)
         self._executor.shutdown(wait=True)
-        with self._lock:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
+        self._connections.close()
 
     async def _is_rare(self, search: str) -> bool:
         """Whether few names over all organizations contain the term, as lately found."""
@@ -230,8 +121,7 @@ class SqliteStore:
         steps = _Budget(self._inline_checks)
         try:
             # The loop must never sleep in SQLite's busy handler: a lock goes to a thread.
-            connection = self._connection(0)
-            self._limit_busy_wait(connection, 0)
+            connection = self._connections.get(0)
             connection.set_progress_handler(steps.spend, _STEPS_PER_CHECK)
             return work(connection)
         except sqlite3.Error as error:
@@ -252,8 +142,7 @@ class SqliteStore:
         if left <= 0:
             raise unavailable(TimeoutError("no database thread was free in time"))
         try:
-            connection = self._connection(left)
-            self._limit_busy_wait(connection, left)
+            connection = self._connections.get(left)
             if reads:
                 # A read that runs past the timeout is interrupted (a write only ever waits
                 # for the lock, which the busy timeout bounds).
@@ -270,40 +159,8 @@ class SqliteStore:
         if not (isinstance(error, sqlite3.OperationalError) or _broken_file(error)):
             raise error
         # Open the file afresh next time: it may be restored or remounted meanwhile.
-        self._forget_connection()
+        self._connections.forget()
         return unavailable(error)
-
-    def _connection(self, wait: float) -> sqlite3.Connection:
-        """This thread's connection, opened if need be. Opening reads the schema, which may
-        wait for a lock like any statement: for `wait` seconds at most."""
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(
-                self._path, timeout=wait, isolation_level=None, check_same_thread=False
-            )
-            self._local.connection = connection
-            self._local.busy_tenths = None
-            with self._lock:
-                self._connections.add(connection)
-            connection.execute("PRAGMA synchronous = FULL")
-        return connection
-
-    def _limit_busy_wait(self, connection: sqlite3.Connection, left: float) -> None:
-        """Wait for another writer's lock only as long as the timeout has left, counted in
-        tenths of it so that few distinct statements ever reach the statement cache."""
-        tenths = round(10 * left / self._timeout)
-        if tenths != self._local.busy_tenths:
-            connection.execute(f"PRAGMA busy_timeout = {int(self._timeout * 100 * tenths)}")
-            self._local.busy_tenths = tenths
-
-    def _forget_connection(self) -> None:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            return
-        self._local.connection = None
-        with self._lock:
-            self._connections.discard(connection)
-        connection.close()
 
 
 class _Outgrown(Exception):
@@ -334,27 +191,17 @@ def _broken_file(error: sqlite3.Error) -> bool:
     return _error_code(error) in _BROKEN_FILE
 
 
-@contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    """A write transaction that takes the write lock up front, committed unless it raises."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
+class SqliteOptions(TypedDict, total=False):
+    """How a SQLite store bounds its work; see SqliteDriver."""
+
+    timeout: float
+    threads: int
+    inline_steps: int
+    verdicts: Verdicts | None
 
 
-def _stored(row: tuple[Any, ...]) -> StoredCustomer:
-    customer = customer_from(zip(PUBLIC_FIELDS, row[:-1], strict=True))
-    return StoredCustomer(customer=customer, version=row[-1])
+class SqliteStore(Store):
+    """The customer store on an embedded SQLite file."""
 
-
-def _later_than(previous: str, now: str) -> str:
-    """`now`, or a microsecond after `previous` if the clock has not moved past it."""
-    if now > previous:
-        return now
-    return (datetime.strptime(previous, _TIMESTAMP) + timedelta(microseconds=1)).strftime(
-        _TIMESTAMP
-    )
+    def __init__(self, path: Path, **options: Unpack[SqliteOptions]) -> None:
+        super().__init__(SqliteDriver(path, **options))

@@ -1,0 +1,144 @@
+"""What PostgreSQL and SQLite spell differently, each spelled once here.
+
+Ids and timestamps cross the store's boundary as text on both databases: canonical UUIDs,
+and RFC 3339 in UTC with microseconds, which sorts in time order. SQLite keeps that text as
+it is. PostgreSQL keeps uuid and timestamptz, so its statements cast parameters on the way
+in and format columns on the way out, on the server, where it costs nothing extra. The
+column types below carry that difference: a statement written once with them compiles
+right for either database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import DateTime, Table, Text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.type_api import TypeEngine
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import TypeDecorator
+
+from expensicat.customers.store import RFC3339
+
+# to_char's spelling of RFC3339.
+_TO_CHAR_RFC3339 = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+# Through text first, so asyncpg sends the parameter as the string it is given.
+_TIMESTAMPTZ_FROM_TEXT = "{}::text::timestamptz"
+
+
+class _OnPostgres(ColumnElement[Any]):
+    """`inner` as it is, except on PostgreSQL, where `postgres` (a format string) wraps it."""
+
+    inherit_cache = True
+    # What SQLAlchemy compares and copies of the element; never changed.
+    _traverse_internals = [  # noqa: RUF012
+        ("inner", InternalTraversal.dp_clauseelement),
+        ("postgres", InternalTraversal.dp_string),
+        ("type", InternalTraversal.dp_type),
+    ]
+
+    def __init__(self, inner: ColumnElement[Any], postgres: str, type_: TypeEngine[Any]) -> None:
+        self.inner = inner
+        self.postgres = postgres
+        self.type = type_
+
+
+@compiles(_OnPostgres)
+def _as_it_is(element: _OnPostgres, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.inner, **kw)
+
+
+@compiles(_OnPostgres, "postgresql")
+def _wrapped(element: _OnPostgres, compiler: SQLCompiler, **kw: Any) -> str:
+    return element.postgres.format(compiler.process(element.inner, **kw))
+
+
+class Id(TypeDecorator[str]):
+    """A customer id: uuid on PostgreSQL, canonical text on SQLite; text to the store."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.UUID(as_uuid=False))
+        return dialect.type_descriptor(Text())
+
+    def column_expression(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        return _OnPostgres(column, "{}::text", Text())
+
+    def bind_expression(self, value: Any) -> ColumnElement[Any]:
+        return _OnPostgres(value, "{}::uuid", self)
+
+
+class Timestamp(TypeDecorator[str]):
+    """A moment: timestamptz on PostgreSQL, RFC 3339 text on SQLite; RFC 3339 to the store."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(DateTime(timezone=True))
+        return dialect.type_descriptor(Text())
+
+    def column_expression(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        return _OnPostgres(column, _TO_CHAR_RFC3339, Text())
+
+    def bind_expression(self, value: Any) -> ColumnElement[Any]:
+        return _OnPostgres(value, _TIMESTAMPTZ_FROM_TEXT, self)
+
+
+class JustAfter(ColumnElement[str]):
+    """`now`, or a microsecond past `previous` if the clock has not moved past it: an
+    updated_at that moves forward on every write, even when two land in one microsecond."""
+
+    inherit_cache = True
+    type = Timestamp()
+    # What SQLAlchemy compares and copies of the element; never changed.
+    _traverse_internals = [  # noqa: RUF012
+        ("previous", InternalTraversal.dp_clauseelement),
+        ("now", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, previous: ColumnElement[str], now: ColumnElement[str]) -> None:
+        self.previous = previous
+        self.now = now
+
+
+@compiles(JustAfter, "postgresql")
+def _greatest(element: JustAfter, compiler: SQLCompiler, **kw: Any) -> str:
+    now, previous = compiler.process(element.now, **kw), compiler.process(element.previous, **kw)
+    return f"greatest({now}, {previous} + interval '1 microsecond')"
+
+
+@compiles(JustAfter, "sqlite")
+def _later_than_call(element: JustAfter, compiler: SQLCompiler, **kw: Any) -> str:
+    now, previous = compiler.process(element.now, **kw), compiler.process(element.previous, **kw)
+    return f"{LATER_THAN}({previous}, {now})"
+
+
+# SQLite has no microsecond arithmetic on text, so JustAfter calls this, registered as a
+# function on every connection.
+LATER_THAN = "expensicat_later_than"
+
+
+def later_than(previous: str, now: str) -> str:
+    """`now`, or a microsecond after `previous` if the clock has not moved past it."""
+    if now > previous:
+        return now
+    return (datetime.strptime(previous, RFC3339) + timedelta(microseconds=1)).strftime(RFC3339)
+
+
+Upsert = postgresql.Insert | sqlite.Insert
+
+
+def upsert(dialect: Dialect) -> Callable[[Table], Upsert]:
+    """The dialect's INSERT that can say ON CONFLICT: both take the same arguments."""
+    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert

@@ -1,0 +1,141 @@
+"""The customer store: its rules written once, run by a driver for each database.
+
+The rules live in the statements (queries.py) and in how this class uses them: an update
+checks the version and moves updated_at forward in its own statement, a create holding an
+idempotency key records the key's response in the same unit of work, a key is claimed by
+one upsert. A driver only runs compiled statements and plans, and reads pages of customers,
+which each database finds its own way (search differs too much to share).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Dialect
+
+from expensicat.customers.fields import PUBLIC_FIELDS, Customer, customer_from
+from expensicat.customers.store import KeyClaim, KeyHold, StoredCustomer
+from expensicat.db.compiled import Compiled
+from expensicat.db.queries import queries_for
+from expensicat.db.unit_of_work import Plan
+from expensicat.paging import Position
+
+Row = Sequence[Any]
+Values = Mapping[str, Any]
+
+
+class Driver(Protocol):
+    """Runs statements on one database, within its timeouts, raising DatabaseUnavailable
+    when the database cannot serve."""
+
+    dialect: Dialect
+
+    async def read(self, query: Compiled, values: Values) -> list[Row]: ...
+
+    async def write(self, plan: Plan, values: Values) -> list[Row]:
+        """Run a unit of work; the rows its main write returned."""
+
+    async def page(
+        self, organization_id: str, limit: int, after: Position | None, search: str
+    ) -> list[Customer]: ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Store:
+    """The customer store (customers.store.CustomerStore) over one driver."""
+
+    def __init__(self, driver: Driver) -> None:
+        self._driver = driver
+        self._queries = queries_for(driver.dialect)
+
+    async def insert(
+        self, customer: Customer, name_search: str, hold: KeyHold | None = None
+    ) -> bool:
+        values = {**customer, "name_search": name_search}
+        if hold is None:
+            await self._driver.write(self._queries.insert, values)
+            return True
+        values.update(key=hold.key, lease_until=hold.lease_until, response=hold.response)
+        # Stored only while the claim is still ours, together with the key's response.
+        return bool(await self._driver.write(self._queries.insert_holding_key, values))
+
+    async def fetch(self, organization_id: str, customer_id: str) -> StoredCustomer | None:
+        values = {"organization_id": organization_id, "id": customer_id}
+        rows = await self._driver.read(self._queries.fetch, values)
+        return _stored(rows[0]) if rows else None
+
+    async def update(
+        self,
+        organization_id: str,
+        customer_id: str,
+        changes: dict[str, str | None],
+        now: str,
+        expected_version: int | None,
+    ) -> StoredCustomer | None:
+        plan = self._queries.update(tuple(changes), expected_version is not None)
+        values = {
+            **changes,
+            "organization_id": organization_id,
+            "id": customer_id,
+            "now": now,
+            "expected_version": expected_version,
+        }
+        rows = await self._driver.write(plan, values)
+        return _stored(rows[0]) if rows else None
+
+    async def list_page(
+        self, organization_id: str, limit: int, after: Position | None, search: str
+    ) -> list[Customer]:
+        return await self._driver.page(organization_id, limit, after, search)
+
+    async def claim_key(
+        self,
+        organization_id: str,
+        key: str,
+        request_hash: str,
+        now: str,
+        lease_until: str,
+        expired_before: str,
+    ) -> KeyClaim:
+        values = {
+            "organization_id": organization_id,
+            "key": key,
+            "request_hash": request_hash,
+            "now": now,
+            "lease_until": lease_until,
+            "expired_before": expired_before,
+        }
+        if await self._driver.write(self._queries.claim_key, values):
+            return KeyClaim(claimed=True)
+        rows = await self._driver.read(self._queries.find_key, values)
+        if not rows:  # purged a moment ago: as good as in flight, the retry will claim it
+            return KeyClaim(claimed=False)
+        stored_hash, response = rows[0]
+        return KeyClaim(claimed=False, request_hash=stored_hash, response=response)
+
+    async def release_key(self, organization_id: str, key: str) -> None:
+        values = {"organization_id": organization_id, "key": key}
+        await self._driver.write(self._queries.release_key, values)
+
+    async def purge_keys(self, created_before: str) -> None:
+        await self._driver.write(self._queries.purge_keys, {"created_before": created_before})
+
+    async def ping(self) -> None:
+        await self._driver.ping()
+
+    async def close(self) -> None:
+        await self._driver.close()
+
+
+def customer_in_order(row: Row) -> Customer:
+    """A customer from a row of its public fields, in order."""
+    return customer_from(zip(PUBLIC_FIELDS, row, strict=True))
+
+
+def _stored(row: Row) -> StoredCustomer:
+    """A customer from a row of its public fields, in order, then its version."""
+    return StoredCustomer(customer=customer_in_order(row[:-1]), version=row[-1])
