@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import orjson
 from starlette.responses import Response
@@ -20,8 +20,8 @@ from expensicat.api.endpoint import Call, Parameter
 from expensicat.api.errors import ErrorType
 from expensicat.api.responses import JSON_TYPE
 from expensicat.api.shared import shared
-from expensicat.customers.store import KeyClaim, KeyHold
 from expensicat.errors import ValidationFailed
+from expensicat.keys import KeyClaim, KeyHold, KeyStore
 from expensicat.timestamps import timestamp
 
 # Keys are kept at least this long, as the API promises.
@@ -58,20 +58,6 @@ KEY_PARAMETER = Parameter(
 
 T = TypeVar("T")
 Write = Callable[[KeyHold | None], Awaitable[bool]]
-
-
-class KeyStore(Protocol):
-    async def claim_key(
-        self,
-        organization_id: str,
-        key: str,
-        request_hash: str,
-        now: str,
-        lease_until: str,
-        expired_before: str,
-    ) -> KeyClaim: ...
-
-    async def release_key(self, organization_id: str, key: str) -> None: ...
 
 
 def checked_with_key(call: Call, parse: Callable[[], T]) -> T:

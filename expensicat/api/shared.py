@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from expensicat.auth.verifier import TokenVerifier
+from expensicat.keys import KeyStore
 from expensicat.ratelimit import Limiter
 
 if TYPE_CHECKING:  # the idempotency component itself runs on top of the shared parts
-    from expensicat.api.idempotency import KeyStore
     from expensicat.api.metrics import Metrics
 
 

@@ -17,7 +17,8 @@ from expensicat.customers import examples
 from expensicat.customers.fields import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_QUERY_LENGTH
 from expensicat.customers.schemas import NO_NUL
 from expensicat.customers.service import CustomerService
-from expensicat.customers.store import KeyHold, StoredCustomer
+from expensicat.customers.store import StoredCustomer
+from expensicat.keys import KeyHold
 
 CUSTOMERS = "/api/v1/customers"
 CUSTOMER = "/api/v1/customers/{id}"

@@ -13,8 +13,9 @@ import uuid_utils
 from expensicat.customers.errors import CustomerChanged, CustomerNotFound
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer
 from expensicat.customers.search import fold
-from expensicat.customers.store import CustomerStore, KeyHold, StoredCustomer
+from expensicat.customers.store import CustomerStore, StoredCustomer
 from expensicat.customers.validation import parse_create, parse_list_query, parse_update
+from expensicat.keys import KeyHold
 from expensicat.paging import CursorSigner, Position
 from expensicat.timestamps import timestamp, utc_now
 

@@ -24,7 +24,7 @@ from sqlalchemy.sql.type_api import TypeEngine
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
-from expensicat.customers.store import RFC3339
+from expensicat.timestamps import FORMAT as RFC3339
 
 # to_char's spelling of RFC3339.
 _TO_CHAR_RFC3339 = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""

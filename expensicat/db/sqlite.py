@@ -22,7 +22,7 @@ from expensicat.customers.fields import Customer
 from expensicat.db.compiled import SQLITE, Compiled
 from expensicat.db.errors import DatabaseUnavailable, unavailable
 from expensicat.db.sqlite_connections import ThreadConnections
-from expensicat.db.sqlite_search import FEW_MATCHES, RARE_MATCHES, PageQuery, Verdicts, few_names
+from expensicat.db.sqlite_search import FEW_MATCHES, RARE_MATCHES, PageQuery, RarityCache, few_names
 from expensicat.db.store import Row, Store, Values
 from expensicat.db.unit_of_work import Plan, run_in_transaction
 from expensicat.paging import Position
@@ -59,11 +59,11 @@ class SqliteDriver:
         timeout: float = 5.0,
         threads: int = 4,
         inline_steps: int = INLINE_STEPS,
-        verdicts: Verdicts | None = None,
+        rarity: RarityCache | None = None,
     ) -> None:
         self._timeout = timeout
         self._inline_checks = max(inline_steps // _STEPS_PER_CHECK, 1)
-        self._verdicts = verdicts or Verdicts()
+        self._rarity = rarity or RarityCache()
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sqlite")
         # SQLite takes one writer at a time: a process's writes queue here, in order, rather
         # than in SQLite's busy handler, whose growing sleeps make the slowest write wait long.
@@ -72,17 +72,17 @@ class SqliteDriver:
 
     async def read(self, query: Compiled, values: Values) -> list[Row]:
         args = query.args(values)
-        return await self._read(lambda db: db.execute(query.sql, args).fetchall())
+        return await self._read_small_first(lambda db: db.execute(query.sql, args).fetchall())
 
     async def write(self, plan: Plan, values: Values) -> list[Row]:
-        return await self._run(lambda db: run_in_transaction(db, plan, values), writes=True)
+        return await self._on_thread(lambda db: run_in_transaction(db, plan, values), writes=True)
 
     async def page(
         self, organization_id: str, limit: int, after: Position | None, search: str
     ) -> list[Customer]:
         page = PageQuery(organization_id, limit, after, search)
         by_name = await self._is_rare(search)
-        return await self._read(
+        return await self._read_small_first(
             lambda db: page.read(db, by_name),
             # A walk that outgrew the loop's budget met a term common elsewhere but sparse
             # here: unless its names are too many to look up, that beats reading on.
@@ -90,7 +90,9 @@ class SqliteDriver:
         )
 
     async def ping(self) -> None:
-        await self._read(lambda db: db.execute("SELECT 1 FROM customers LIMIT 1").fetchall())
+        await self._read_small_first(
+            lambda db: db.execute("SELECT 1 FROM customers LIMIT 1").fetchall()
+        )
 
     async def close(self) -> None:
         self._writer.shutdown(wait=True)
@@ -99,13 +101,13 @@ class SqliteDriver:
 
     async def _is_rare(self, search: str) -> bool:
         """Whether few names over all organizations contain the term, as lately found."""
-        rare = self._verdicts.get(search)
+        rare = self._rarity.get(search)
         if rare is None:
-            rare = await self._read(lambda db: few_names(db, search, RARE_MATCHES))
-            self._verdicts.put(search, rare)
+            rare = await self._read_small_first(lambda db: few_names(db, search, RARE_MATCHES))
+            self._rarity.put(search, rare)
         return rare
 
-    async def _read(
+    async def _read_small_first(
         self,
         work: Callable[[sqlite3.Connection], T],
         slow: Callable[[sqlite3.Connection], T] | None = None,
@@ -113,11 +115,11 @@ class SqliteDriver:
         """`work` on the event loop's own connection if it fits the budget; otherwise
         `slow` (by default `work` again) on a thread, within the statement timeout."""
         try:
-            return self._inline(work)
-        except _Outgrown:
-            return await self._run(slow or work)
+            return self._read_on_loop(work)
+        except _OverBudget:
+            return await self._on_thread(slow or work)
 
-    def _inline(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _read_on_loop(self, work: Callable[[sqlite3.Connection], T]) -> T:
         steps = _Budget(self._inline_checks)
         try:
             # The loop must never sleep in SQLite's busy handler: a lock goes to a thread.
@@ -126,15 +128,21 @@ class SqliteDriver:
             return work(connection)
         except sqlite3.Error as error:
             if steps.spent or _error_code(error) == sqlite3.SQLITE_BUSY:
-                raise _Outgrown from error
+                raise _OverBudget from error
             raise self._failed(error) from error
 
-    async def _run(self, work: Callable[[sqlite3.Connection], T], *, writes: bool = False) -> T:
+    async def _on_thread(
+        self, work: Callable[[sqlite3.Connection], T], *, writes: bool = False
+    ) -> T:
         executor = self._writer if writes else self._executor
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, self._work, work, time.monotonic(), not writes)
+        return await loop.run_in_executor(
+            executor, self._within_deadline, work, time.monotonic(), not writes
+        )
 
-    def _work(self, work: Callable[[sqlite3.Connection], T], queued_at: float, reads: bool) -> T:
+    def _within_deadline(
+        self, work: Callable[[sqlite3.Connection], T], queued_at: float, reads: bool
+    ) -> T:
         # Behind a long lock every thread is busy waiting, and requests queue for a thread:
         # the queue and the lock share one timeout, so none waits longer than that in all.
         deadline = queued_at + self._timeout
@@ -163,7 +171,7 @@ class SqliteDriver:
         return unavailable(error)
 
 
-class _Outgrown(Exception):
+class _OverBudget(Exception):
     """A read left the event loop: past its budget of steps, or meeting a lock."""
 
 
@@ -197,7 +205,7 @@ class SqliteOptions(TypedDict, total=False):
     timeout: float
     threads: int
     inline_steps: int
-    verdicts: Verdicts | None
+    rarity: RarityCache | None
 
 
 class SqliteStore(Store):

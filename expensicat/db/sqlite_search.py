@@ -80,7 +80,7 @@ def few_names(db: sqlite3.Connection, search: str, fewer_than: int) -> bool:
     return bool(matches < fewer_than)
 
 
-class Verdicts:
+class RarityCache:
     """Recent answers to "is this term rare?", each kept for a while.
 
     Counting reads up to a thousand index entries on every search otherwise, while a term's

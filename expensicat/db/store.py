@@ -15,10 +15,11 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Dialect
 
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer, customer_from
-from expensicat.customers.store import KeyClaim, KeyHold, StoredCustomer
+from expensicat.customers.store import StoredCustomer
 from expensicat.db.compiled import Compiled
 from expensicat.db.queries import queries_for
 from expensicat.db.unit_of_work import Plan
+from expensicat.keys import KeyClaim, KeyHold
 from expensicat.paging import Position
 
 Row = Sequence[Any]

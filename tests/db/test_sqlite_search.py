@@ -26,7 +26,7 @@ from expensicat.customers.search import fold
 from expensicat.db.errors import DatabaseUnavailable
 from expensicat.db.migrate import upgrade
 from expensicat.db.sqlite import INLINE_STEPS, SqliteStore
-from expensicat.db.sqlite_search import RARE_MATCHES, Verdicts
+from expensicat.db.sqlite_search import RARE_MATCHES, RarityCache
 from expensicat.paging import Position
 from tests.conftest import make_settings
 
@@ -131,20 +131,20 @@ class FakeClock:
 class TestRarityVerdicts:
     def test_an_answer_is_remembered_until_it_expires(self) -> None:
         clock = FakeClock()
-        verdicts = Verdicts(seconds=60, clock=clock)
-        verdicts.put("acm", False)
+        rarity = RarityCache(seconds=60, clock=clock)
+        rarity.put("acm", False)
         clock.now += 59.9
-        assert verdicts.get("acm") is False
+        assert rarity.get("acm") is False
         clock.now += 0.1
-        assert verdicts.get("acm") is None
+        assert rarity.get("acm") is None
 
     def test_the_least_recently_used_term_is_forgotten_first(self) -> None:
-        verdicts = Verdicts(size=2, clock=FakeClock())
-        verdicts.put("one", True)
-        verdicts.put("two", False)
-        assert verdicts.get("one") is True
-        verdicts.put("three", True)
-        assert (verdicts.get("one"), verdicts.get("two"), verdicts.get("three")) == (
+        rarity = RarityCache(size=2, clock=FakeClock())
+        rarity.put("one", True)
+        rarity.put("two", False)
+        assert rarity.get("one") is True
+        rarity.put("three", True)
+        assert (rarity.get("one"), rarity.get("two"), rarity.get("three")) == (
             True,
             None,
             True,
@@ -173,20 +173,20 @@ class TestStaleVerdict:
     ) -> None:
         path = migrated(tmp_path)
         clock = FakeClock()
-        verdicts = Verdicts(seconds=60, clock=clock)
+        rarity = RarityCache(seconds=60, clock=clock)
         org, term = "org-stale", "wyvern"
-        async with opened(SqliteStore(path, verdicts=verdicts)) as store:
+        async with opened(SqliteStore(path, rarity=rarity)) as store:
             first = insert(path, [(org, "Wyvern Works")])
             assert keys(await search_all(store, org, term)) == first
-            assert verdicts.get(term) is True
+            assert rarity.get(term) is True
             more = insert(path, [(org, f"Wyvern {n}") for n in range(RARE_MATCHES)], start=1)
             everyone = sorted(first + more, reverse=True)
             # Still judged rare for a minute: looked up by name, every one of them found.
             assert keys(await search_all(store, org, term)) == everyone
-            assert verdicts.get(term) is True
+            assert rarity.get(term) is True
             clock.now += 60
             assert keys(await search_all(store, org, term)) == everyone
-            assert verdicts.get(term) is False
+            assert rarity.get(term) is False
 
 
 class TestReadBounds:

@@ -17,9 +17,11 @@ import pytest
 from expensicat.config import Settings
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer, customer_from
 from expensicat.customers.search import fold
-from expensicat.customers.store import RFC3339, CustomerStore, KeyClaim, KeyHold
+from expensicat.customers.store import CustomerStore
 from expensicat.db import open_store
+from expensicat.keys import KeyClaim, KeyHold
 from expensicat.paging import Position
+from expensicat.timestamps import FORMAT as RFC3339
 
 pytestmark = pytest.mark.anyio
 
