@@ -26,7 +26,13 @@ from expensicat.api.errors import (
     handle_domain_error,
     handle_http_exception,
 )
-from expensicat.api.metrics import Metrics, MetricsMiddleware, listen_apart, metrics_route
+from expensicat.api.metrics import (
+    Metrics,
+    MetricsMiddleware,
+    listen_apart,
+    metrics_route,
+    watching,
+)
 from expensicat.api.middleware import CloseAfterUnreadBody, RequestContextMiddleware
 from expensicat.api.openapi import build_openapi
 from expensicat.api.ratelimit import RateLimitHeaders
@@ -77,6 +83,8 @@ def create_app(settings: Settings) -> Starlette:
             await started.enter_async_context(
                 background.in_process(settings.data_dir, store, duties)
             )
+            if metrics is not None:
+                await started.enter_async_context(watching(metrics, store))
             # Everything loaded so far lives as long as the process: keep the collector off it.
             gc.freeze()
             logger.info("Application startup complete")

@@ -9,9 +9,13 @@ statuses and classes of error: no organization, no id, no personal data.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -34,6 +38,8 @@ METRICS_PATH = "/metrics"
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # A request no route took (a 404 or 405): one label for all, so paths cannot grow it.
 UNMATCHED = "unmatched"
+# How often each worker samples its database pool for the gauges.
+POOL_SAMPLE_SECONDS = 1.0
 
 
 class Metrics:
@@ -82,6 +88,31 @@ class Metrics:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return registry
+
+
+class Loaded(Protocol):
+    def load(self) -> tuple[int, int]:
+        """Connections busy, and work waiting for one."""
+
+
+@asynccontextmanager
+async def watching(metrics: Metrics, database: Loaded) -> AsyncIterator[None]:
+    """Keep the pool gauges current (each worker its own; a scrape adds them up)."""
+
+    async def sample() -> None:
+        while True:
+            in_use, waiting = database.load()
+            metrics.pool_in_use.set(in_use)
+            metrics.pool_waiting.set(waiting)
+            await asyncio.sleep(POOL_SAMPLE_SECONDS)
+
+    task = asyncio.create_task(sample())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class MetricsMiddleware:

@@ -56,5 +56,8 @@ class CustomerStore(KeyStore, Protocol):
     async def ping(self) -> None:
         """Raise DatabaseUnavailable unless the database answers."""
 
+    def load(self) -> tuple[int, int]:
+        """Connections (or threads) busy now, and work waiting for one."""
+
     async def close(self) -> None:
         """Release every connection."""

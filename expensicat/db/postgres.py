@@ -62,6 +62,7 @@ class PostgresDriver:
     def __init__(self, pool: asyncpg.Pool, timeout: float) -> None:
         self._pool = pool
         self._timeout = timeout
+        self._waiting = 0  # requests waiting for a connection, for the metrics
 
     @classmethod
     async def connect(cls, database: DatabaseSettings) -> PostgresDriver:
@@ -114,6 +115,10 @@ class PostgresDriver:
             query = FIRST_PAGE if after is None else PAGE_AFTER
         return [customer_in_order(row) for row in await self.read(query, values)]
 
+    def load(self) -> tuple[int, int]:
+        """Connections in use, and requests waiting for one."""
+        return self._pool.get_size() - self._pool.get_idle_size(), self._waiting
+
     async def ping(self) -> None:
         async with self._connection() as connection:
             await connection.fetchval("SELECT 1")
@@ -138,7 +143,11 @@ class PostgresDriver:
         connection = None
         try:
             async with asyncio.timeout(self._timeout):
-                connection = await self._pool.acquire()
+                self._waiting += 1
+                try:
+                    connection = await self._pool.acquire()
+                finally:
+                    self._waiting -= 1
                 yield connection
         except Exception as error:
             if not is_unavailable(error):

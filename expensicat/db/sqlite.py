@@ -69,6 +69,8 @@ class SqliteDriver:
         # than in SQLite's busy handler, whose growing sleeps make the slowest write wait long.
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._connections = ThreadConnections(path, timeout)
+        self._threads = threads + 1  # the readers and the writer
+        self._on_threads = 0  # work handed to a thread and not yet done, for the metrics
 
     async def read(self, query: Compiled, values: Values) -> list[Row]:
         args = query.args(values)
@@ -88,6 +90,10 @@ class SqliteDriver:
             # here: unless its names are too many to look up, that beats reading on.
             slow=lambda db: page.read(db, by_name or few_names(db, search, FEW_MATCHES)),
         )
+
+    def load(self) -> tuple[int, int]:
+        """Threads busy, and work queued for one."""
+        return min(self._on_threads, self._threads), max(self._on_threads - self._threads, 0)
 
     async def ping(self) -> None:
         await self._read_small_first(
@@ -136,9 +142,13 @@ class SqliteDriver:
     ) -> T:
         executor = self._writer if writes else self._executor
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            executor, self._within_deadline, work, time.monotonic(), not writes
-        )
+        self._on_threads += 1
+        try:
+            return await loop.run_in_executor(
+                executor, self._within_deadline, work, time.monotonic(), not writes
+            )
+        finally:
+            self._on_threads -= 1
 
     def _within_deadline(
         self, work: Callable[[sqlite3.Connection], T], queued_at: float, reads: bool

@@ -43,6 +43,9 @@ class Driver(Protocol):
 
     async def ping(self) -> None: ...
 
+    def load(self) -> tuple[int, int]:
+        """Connections (or threads) busy now, and work waiting for one."""
+
     async def close(self) -> None: ...
 
 
@@ -127,6 +130,9 @@ class Store:
 
     async def ping(self) -> None:
         await self._driver.ping()
+
+    def load(self) -> tuple[int, int]:
+        return self._driver.load()
 
     async def close(self) -> None:
         await self._driver.close()

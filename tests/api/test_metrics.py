@@ -54,6 +54,14 @@ class TestMetrics:
         for private in (created["id"], "Privatperson", api.org):
             assert private not in text
 
+    def test_the_database_pool_is_sampled(self, api: Api) -> None:
+        text = api.client.get("/metrics").text
+
+        (in_use,) = samples(text, "expensicat_db_pool_in_use").values()
+        (waiting,) = samples(text, "expensicat_db_pool_waiting").values()
+        assert in_use >= 0
+        assert waiting >= 0
+
     def test_an_unknown_path_is_counted_under_one_label(self, api: Api) -> None:
         api.get("/no/such/path/12345")
 
