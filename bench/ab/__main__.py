@@ -60,6 +60,11 @@ def heading(options: AbOptions, commits: dict[str, str]) -> str:
         if rounds > 1
         else f"one round: {order}",
     ]
+    for role, env in options.env.items():
+        if env:
+            lines.append(
+                f"{role} side also runs with " + " ".join(f"{k}={v}" for k, v in env.items())
+            )
     if rounds < RULE_ROUNDS:
         lines.append(f"fewer rounds than the {RULE_ROUNDS} the no-slowdown rule asks for")
     return "\n".join(lines) + "\n"

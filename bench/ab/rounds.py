@@ -76,8 +76,9 @@ class Rounds:
         self.database.checkpoint()
         log = self.folder / f"{checkout.role}.log"
         try:
+            env = {**self.env, **self.options.env[checkout.role]}
             with servers.service(
-                self.env, bench.workers, log, checkout.bindir, checkout.folder
+                env, bench.workers, log, checkout.bindir, checkout.folder
             ) as service:
                 check(service.base_url, fixtures)
                 for scenario in SCENARIOS:
