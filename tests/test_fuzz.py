@@ -43,6 +43,7 @@ STATEFUL_STEPS = 8
 _ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "412", "422", "429", "5xx"]
 _REFUSED = ["400", "401", "403", "404", "405", "409", "413", "415", "422", "429", "5xx"]
 
+IF_MATCH_OPERATIONS = ("updateCustomer", "archiveCustomer", "restoreCustomer", "eraseCustomer")
 CONFIG: dict[str, Any] = {
     "seed": SEED,
     "generation": {
@@ -65,13 +66,13 @@ CONFIG: dict[str, Any] = {
             "include-operation-id": "listCustomers",
             "checks": {"positive_data_acceptance": {"expected-statuses": [*_ACCEPTED, "400"]}},
         },
-        {
-            # The coverage phase cannot honour a header pattern that needs quotes (it keeps
-            # header values to letters and digits) and then sends If-Match: 0 as if it were
-            # valid; the other phases generate If-Match from its pattern.
-            "include-operation-id": "updateCustomer",
-            "phases": {"coverage": {"enabled": False}},
-        },
+        # The coverage phase cannot honour a header pattern that needs quotes (it keeps
+        # header values to letters and digits) and then sends If-Match: 0 as if it were
+        # valid; the other phases generate If-Match from its pattern.
+        *(
+            {"include-operation-id": operation, "phases": {"coverage": {"enabled": False}}}
+            for operation in IF_MATCH_OPERATIONS
+        ),
     ],
 }
 

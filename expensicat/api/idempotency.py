@@ -17,7 +17,7 @@ import orjson
 from starlette.responses import Response
 
 from expensicat.api.endpoint import Call, Parameter
-from expensicat.api.errors import ErrorType
+from expensicat.api.errors import NOT_FOUND, ErrorType, error_response
 from expensicat.api.responses import JSON_TYPE
 from expensicat.api.shared import shared
 from expensicat.errors import ValidationFailed
@@ -114,6 +114,13 @@ def fingerprint(method: str, path: str, body: Mapping[str, Any]) -> str:
     """The same request gives the same fingerprint, whatever its key order or spacing."""
     canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(b"%s %s\n%s" % (method.encode(), path.encode(), canonical)).hexdigest()
+
+
+def erased_answer(resource: str) -> str:
+    """What a retry replays once the record its request made is erased: a 404, as for any
+    request about it, and nothing of what the first answer held."""
+    gone = NOT_FOUND(f"No such {resource}: it was erased.")
+    return _recorded(error_response(gone))
 
 
 def _recorded(response: Response) -> str:

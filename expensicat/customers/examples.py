@@ -23,12 +23,20 @@ CUSTOMER: dict[str, Any] = {
     "created_at": "2026-11-28T07:32:27.320641Z",
     "updated_at": "2026-11-28T07:32:27.320641Z",
     "country_code": "DE",
+    "archived_at": None,
 }
 UPDATED = {
     **CUSTOMER,
     "phone": "+49 30 1234567",
     "website": None,
     "updated_at": "2026-11-28T07:32:27.447899Z",
+}
+ARCHIVED = {
+    "data": {
+        **CUSTOMER,
+        "updated_at": "2026-11-29T09:00:00.000000Z",
+        "archived_at": "2026-11-29T09:00:00.000000Z",
+    }
 }
 CREATE = {
     "name": "Müller GmbH",

@@ -7,7 +7,7 @@ from typing import Any, TypedDict, cast
 
 
 class Customer(TypedDict):
-    """A customer as the API returns it: the 18 public fields, in order."""
+    """A customer as the API returns it: the reference's 18 fields, in order, then ours."""
 
     id: str
     organization_id: str
@@ -27,6 +27,7 @@ class Customer(TypedDict):
     created_at: str
     updated_at: str
     country_code: str | None
+    archived_at: str | None
 
 
 # Every customer carries exactly these fields, in this order.

@@ -10,11 +10,12 @@ from starlette.responses import Response
 from expensicat.api.conditional import IF_MATCH_PATTERN, etag, if_match_versions, none_match
 from expensicat.api.endpoint import Answer, Call, Endpoint, Parameter
 from expensicat.api.errors import NOT_FOUND, PRECONDITION_FAILED, VALIDATION_ERROR
-from expensicat.api.idempotency import checked_with_key, once
+from expensicat.api.idempotency import checked_with_key, erased_answer, once
 from expensicat.api.responses import json_response
 from expensicat.auth.principal import READ_SCOPE, WRITE_SCOPE
 from expensicat.customers import examples
 from expensicat.customers.fields import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_QUERY_LENGTH
+from expensicat.customers.listing import ARCHIVED
 from expensicat.customers.schemas import NO_NUL
 from expensicat.customers.service import CustomerService
 from expensicat.customers.store import StoredCustomer
@@ -68,6 +69,34 @@ async def update_customer(call: Call) -> Response:
     return _customer_response(updated)
 
 
+async def archive_customer(call: Call) -> Response:
+    """Archive a customer: left out of lists unless asked for, kept and still editable."""
+    return await _set_archived(call, archiving=True)
+
+
+async def restore_customer(call: Call) -> Response:
+    """Restore an archived customer to the active ones."""
+    return await _set_archived(call, archiving=False)
+
+
+async def _set_archived(call: Call, archiving: bool) -> Response:
+    changed = await customers(call.request).set_archived(
+        call.organization_id, call.path("id"), archiving, if_match_versions(call.header("if-match"))
+    )
+    return _customer_response(changed)
+
+
+async def erase_customer(call: Call) -> Response:
+    """Erase a customer for good, with every value of it the service holds."""
+    await customers(call.request).erase(
+        call.organization_id,
+        call.path("id"),
+        erased_answer("customer"),
+        if_match_versions(call.header("if-match")),
+    )
+    return Response(status_code=204)
+
+
 def _customer_response(
     stored: StoredCustomer, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
@@ -75,6 +104,13 @@ def _customer_response(
         {"data": stored.customer}, status, {**(headers or {}), "ETag": etag(stored.version)}
     )
 
+
+IF_MATCH = Parameter(
+    "If-Match",
+    "header",
+    "Only change the customer while it still has this ETag.",
+    {"type": "string", "pattern": IF_MATCH_PATTERN, "examples": ['"1"', "*"]},
+)
 
 ENDPOINTS = (
     Endpoint(
@@ -109,6 +145,13 @@ ENDPOINTS = (
                 "query",
                 "Search by name: a substring, ignoring case and accents.",
                 {"type": "string", "maxLength": MAX_QUERY_LENGTH, "pattern": NO_NUL},
+            ),
+            Parameter(
+                "archived",
+                "query",
+                "Which customers: false, the active ones (the default); true, the archived "
+                "ones; any, both.",
+                {"type": "string", "enum": list(ARCHIVED), "default": "false"},
             ),
         ),
         errors=(VALIDATION_ERROR,),
@@ -172,16 +215,52 @@ ENDPOINTS = (
         ),
         scope=WRITE_SCOPE,
         description="Fields absent from the body stay as they are; null clears a field.",
-        parameters=(
-            Parameter(
-                "If-Match",
-                "header",
-                "Only update while the customer still has this ETag.",
-                {"type": "string", "pattern": IF_MATCH_PATTERN, "examples": ['"1"', "*"]},
-            ),
-        ),
+        parameters=(IF_MATCH,),
         request_body="CustomerUpdate",
         request_example=examples.UPDATE,
+        errors=(VALIDATION_ERROR, NOT_FOUND, PRECONDITION_FAILED),
+    ),
+    Endpoint(
+        "POST",
+        f"{CUSTOMER}/archive",
+        "archiveCustomer",
+        "Archive customer",
+        archive_customer,
+        (Answer(200, "The archived customer.", "CustomerResponse", ("ETag",), examples.ARCHIVED),),
+        scope=WRITE_SCOPE,
+        description=(
+            "Archived customers are left out of lists unless archived=true or archived=any is "
+            "given; they can still be read and changed. Archiving an archived customer "
+            "changes nothing."
+        ),
+        parameters=(IF_MATCH,),
+        errors=(VALIDATION_ERROR, NOT_FOUND, PRECONDITION_FAILED),
+    ),
+    Endpoint(
+        "POST",
+        f"{CUSTOMER}/restore",
+        "restoreCustomer",
+        "Restore customer",
+        restore_customer,
+        (Answer(200, "The restored customer.", "CustomerResponse", ("ETag",), examples.ONE),),
+        scope=WRITE_SCOPE,
+        description="Brings an archived customer back among the active ones.",
+        parameters=(IF_MATCH,),
+        errors=(VALIDATION_ERROR, NOT_FOUND, PRECONDITION_FAILED),
+    ),
+    Endpoint(
+        "DELETE",
+        CUSTOMER,
+        "eraseCustomer",
+        "Erase customer",
+        erase_customer,
+        (Answer(204, "Erased: every later request for this id is a 404."),),
+        scope=WRITE_SCOPE,
+        description=(
+            "Erases the customer for good (a GDPR erasure): the record, and the stored answers "
+            "of idempotent requests that named it. The id is never issued again."
+        ),
+        parameters=(IF_MATCH,),
         errors=(VALIDATION_ERROR, NOT_FOUND, PRECONDITION_FAILED),
     ),
 )

@@ -69,6 +69,12 @@ def customer_schemas() -> dict[str, Any]:
 
 
 def _public_property(field: str) -> dict[str, Any]:
+    if field == "archived_at":
+        return {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "When the customer was archived; null while active.",
+        }
     if field in _SERVER_FORMATS:
         return {"type": "string", "format": _SERVER_FORMATS[field]}
     if field in ("organization_id", "name"):

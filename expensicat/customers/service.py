@@ -12,9 +12,10 @@ import uuid_utils
 
 from expensicat.customers.errors import CustomerChanged, CustomerNotFound
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer
+from expensicat.customers.listing import parse_list_query
 from expensicat.customers.search import fold
 from expensicat.customers.store import CustomerStore, StoredCustomer
-from expensicat.customers.validation import parse_create, parse_list_query, parse_update
+from expensicat.customers.validation import parse_create, parse_update
 from expensicat.keys import KeyHold
 from expensicat.paging import CursorSigner, Position
 from expensicat.timestamps import timestamp, utc_now
@@ -89,12 +90,49 @@ class CustomerService:
         current = await self.get(organization_id, customer_id)  # not found wins over stale
         raise CustomerChanged(current.version)
 
+    async def set_archived(
+        self,
+        organization_id: str,
+        customer_id: str,
+        archiving: bool,
+        if_match: frozenset[int] | None = None,
+    ) -> StoredCustomer:
+        """Archive or restore a customer; one already so is answered as it is, unchanged."""
+        customer_id = _canonical_id(customer_id)
+        expected = await self._expected_version(organization_id, customer_id, if_match)
+        changed = await self._store.set_archived(
+            organization_id, customer_id, archiving, timestamp(self._clock()), expected
+        )
+        if changed is not None:
+            return changed
+        current = await self.get(organization_id, customer_id)
+        already = (current.customer["archived_at"] is not None) == archiving
+        if already and (if_match is None or current.version in if_match):
+            return current
+        raise CustomerChanged(current.version)
+
+    async def erase(
+        self,
+        organization_id: str,
+        customer_id: str,
+        erased_response: str,
+        if_match: frozenset[int] | None = None,
+    ) -> None:
+        """Erase a customer for good: the record, and every recorded answer naming it, which
+        `erased_response` replaces. Its id is never issued again (ids are UUIDv7)."""
+        customer_id = _canonical_id(customer_id)
+        expected = await self._expected_version(organization_id, customer_id, if_match)
+        if await self._store.erase(organization_id, customer_id, expected, erased_response):
+            return
+        current = await self.get(organization_id, customer_id)  # not found wins over stale
+        raise CustomerChanged(current.version)
+
     async def list(self, organization_id: str, params: Iterable[tuple[str, str]]) -> Page:
         query = parse_list_query(
             params, lambda cursor, bound_to: self._cursors.decode(cursor, organization_id, bound_to)
         )
         rows = await self._store.list_page(
-            organization_id, query.limit + 1, query.after, query.search
+            organization_id, query.limit + 1, query.after, query.search, query.archived
         )
         if len(rows) <= query.limit:
             return Page(customers=rows, next_cursor=None)

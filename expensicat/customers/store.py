@@ -47,11 +47,42 @@ class CustomerStore(KeyStore, Protocol):
         version differs; nothing is written then.
         """
 
+    async def set_archived(
+        self,
+        organization_id: str,
+        customer_id: str,
+        archiving: bool,
+        now: str,
+        expected_version: int | None,
+    ) -> StoredCustomer | None:
+        """Archive (at `now`) or restore a customer that is not so already, as a change.
+
+        Returns None, writing nothing, when there is no such customer, when it is already
+        archived (restored), or, with `expected_version`, when its version differs.
+        """
+
+    async def erase(
+        self,
+        organization_id: str,
+        customer_id: str,
+        expected_version: int | None,
+        erased_response: str,
+    ) -> bool:
+        """Delete the customer and, in the same transaction, put `erased_response` in place
+        of every recorded idempotent answer that names it. False, erasing nothing, when
+        there is no such customer or, with `expected_version`, its version differs."""
+
     async def list_page(
-        self, organization_id: str, limit: int, after: Position | None, search: str
+        self,
+        organization_id: str,
+        limit: int,
+        after: Position | None,
+        search: str,
+        archived: str = "false",
     ) -> list[Customer]:
         """Up to `limit` customers, newest first, strictly after `after`, whose folded name
-        contains `search` (no filter when empty)."""
+        contains `search` (no filter when empty): active ones only, archived ones only
+        (`archived` "true") or both ("any")."""
 
     async def ping(self) -> None:
         """Raise DatabaseUnavailable unless the database answers."""

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import pycountry
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from expensicat.customers.fields import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    MAX_QUERY_LENGTH,
     SERVER_FIELDS,
     WRITABLE_FIELDS,
 )
-from expensicat.customers.search import fold
 from expensicat.errors import ValidationFailed
-from expensicat.paging import NEWEST_FIRST, InvalidCursor, Position
 
 COUNTRY_CODES = frozenset(country.alpha_2 for country in pycountry.countries)
 # PostgreSQL cannot store or compare NUL in text, so no input may carry one.
@@ -37,31 +31,6 @@ _PORT = "(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2
 WEBSITE_SCHEME = "[Hh][Tt][Tt][Pp][Ss]?://"
 BARE_WEBSITE = f"(?:{_LABEL}\\.)+{_LABEL}(?::{_PORT})?(?:[/?#][!-~]*)?"
 _WEBSITE = re.compile(f"(?:{WEBSITE_SCHEME})?{BARE_WEBSITE}")
-
-
-@dataclass(frozen=True, slots=True)
-class ListQuery:
-    """A list request, parsed: the page size, where to start, and what to find."""
-
-    limit: int
-    after: Position | None
-    q: str
-    sort: str = NEWEST_FIRST
-
-    @property
-    def search(self) -> str:
-        """The search term as names are stored for it: folded."""
-        return fold(self.q)
-
-    @property
-    def normalized(self) -> str:
-        """Everything but the page size and the position, spelled one way: what a cursor
-        is bound to."""
-        return normalized_query(self.q, self.sort)
-
-
-def normalized_query(q: str, sort: str = NEWEST_FIRST) -> str:
-    return f"sort={sort}&q={fold(q.strip())}"
 
 
 class _Errors:
@@ -92,48 +61,6 @@ def parse_update(body: Mapping[str, Any]) -> dict[str, str | None]:
     values = _parse_fields(body, errors)
     errors.raise_if_any()
     return values
-
-
-def parse_list_query(
-    params: Iterable[tuple[str, str]], read_cursor: Callable[[str, str], Position]
-) -> ListQuery:
-    """Validate `limit`, `cursor` and `q` of a list request, given as (name, value) pairs in
-    the order sent; `read_cursor(cursor, normalized_query)` gives the position a cursor
-    names, or raises InvalidCursor."""
-    # A repeated parameter counts with its last value.
-    given = dict(params)
-    errors = _Errors()
-    limit = DEFAULT_PAGE_SIZE
-    raw_limit = given.get("limit")
-    if raw_limit is not None:
-        limit = _parse_limit(raw_limit, errors)
-    raw_q = given.get("q", "")
-    # Counted as sent, before trimming, like every other length limit.
-    if len(raw_q) > MAX_QUERY_LENGTH:
-        errors.add("q", f"Must be at most {MAX_QUERY_LENGTH} characters.")
-    q = raw_q.strip()
-    if "\x00" in q:
-        errors.add("q", NUL_MESSAGE)
-    after = None
-    cursor = given.get("cursor")
-    if cursor:
-        try:
-            after = read_cursor(cursor, normalized_query(q))
-        except InvalidCursor:
-            errors.add("cursor", "Not a cursor this service issued for this query.")
-    errors.raise_if_any()
-    return ListQuery(limit=limit, after=after, q=q)
-
-
-def _parse_limit(raw: str, errors: _Errors) -> int:
-    message = f"Must be a whole number from 1 to {MAX_PAGE_SIZE}."
-    if not raw.isascii() or not raw.isdigit():
-        errors.add("limit", message)
-        return 0
-    limit = int(raw)
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        errors.add("limit", message)
-    return limit
 
 
 def _parse_fields(body: Mapping[str, Any], errors: _Errors) -> dict[str, str | None]:

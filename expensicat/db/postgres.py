@@ -102,9 +102,18 @@ class PostgresDriver:
         return await self.read(plan.write, values)
 
     async def page(
-        self, organization_id: str, limit: int, after: Position | None, search: str
+        self,
+        organization_id: str,
+        limit: int,
+        after: Position | None,
+        search: str,
+        archived: str,
     ) -> list[Customer]:
-        values: dict[str, Any] = {"organization_id": organization_id, "limit": limit}
+        values: dict[str, Any] = {
+            "organization_id": organization_id,
+            "limit": limit,
+            "archived": archived,
+        }
         values["after_created_at"], values["after_id"] = (
             (None, None) if after is None else (after.created_at, after.id)
         )

@@ -8,7 +8,7 @@ every term, so it is prepared once and cached like any other, and formats the ro
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, column, func, select, tuple_
+from sqlalchemy import Text, and_, bindparam, column, func, or_, select, tuple_
 
 from expensicat.db.compiled import POSTGRES, compile_for
 from expensicat.db.queries import CUSTOMER, param
@@ -24,7 +24,14 @@ _AFTER_ID = param(_c.id, "after_id")
 # organization.
 _PAGE_ORDER = (_c.created_at.desc(), _c.id.desc())
 
-_LIST = select(*CUSTOMER).where(_ORGANIZATION).order_by(*_PAGE_ORDER).limit(bindparam("limit"))
+# Which customers: "false" the active ones, "true" the archived ones, "any" both. One
+# condition for all three, so each statement keeps one cached plan; archived_at is in the
+# page-order index (migration 0007), so a page is still read from the index alone.
+_ARCHIVED = bindparam("archived", type_=Text())
+_CHOSEN = or_(_ARCHIVED == "any", _c.archived_at.is_(None) == (_ARCHIVED == "false"))
+_LIST = (
+    select(*CUSTOMER).where(_ORGANIZATION, _CHOSEN).order_by(*_PAGE_ORDER).limit(bindparam("limit"))
+)
 FIRST_PAGE = compile_for(_LIST, POSTGRES)
 # A row comparison is an index bound; the equivalent OR form is only a filter.
 PAGE_AFTER = compile_for(
@@ -35,7 +42,7 @@ PAGE_AFTER = compile_for(
 _FOUND = (
     func.search_customers(
         param(_c.organization_id), bindparam("pattern"), bindparam("limit"),
-        _AFTER_CREATED_AT, _AFTER_ID,
+        _AFTER_CREATED_AT, _AFTER_ID, _ARCHIVED,
     )
     .table_valued(column("page_id", Id()))
     .render_derived(name="page")

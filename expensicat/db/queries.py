@@ -8,13 +8,31 @@ in its own order.
 from __future__ import annotations
 
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import BindParameter, Column, bindparam, delete, literal_column, or_, select, true
+from sqlalchemy import (
+    BindParameter,
+    Column,
+    bindparam,
+    delete,
+    exists,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy import null as sql_null
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
+from sqlalchemy.sql.dml import (
+    Delete,
+    ReturningDelete,
+    ReturningInsert,
+    ReturningUpdate,
+    Update,
+    UpdateBase,
+)
+from sqlalchemy.sql.expression import FromClause
 
 from expensicat.customers.fields import PUBLIC_FIELDS, WRITABLE_FIELDS
 from expensicat.db.compiled import compile_for
@@ -23,6 +41,7 @@ from expensicat.db.tables import customers
 from expensicat.db.tables import idempotency_keys as keys
 from expensicat.db.unit_of_work import Condition, Plan, UnitOfWork, insert_row, plan
 
+AnyWrite = TypeVar("AnyWrite", Update, Delete)
 # A customer as the API shows it, field by field in order, then its version.
 CUSTOMER = tuple(customers.c[field] for field in PUBLIC_FIELDS)
 STORED = (*CUSTOMER, customers.c.version)
@@ -97,22 +116,70 @@ def update_customer(fields: tuple[str, ...], conditional: bool) -> UnitOfWork:
     to `now` or just past its previous value; with `conditional`, only at `expected_version`."""
 
     def write(when: Condition | None) -> ReturningUpdate[Any]:
-        statement = (
-            sql_update(customers)
-            .values({name: param(customers.c[name]) for name in fields})
-            .values(
-                version=customers.c.version + literal_column("1"),
-                updated_at=JustAfter(customers.c.updated_at, param(customers.c.updated_at, "now")),
-            )
-            .where(*_CUSTOMER_KEY)
-        )
-        if conditional:
-            statement = statement.where(customers.c.version == bindparam("expected_version"))
-        if when is not None:
-            statement = statement.where(when)
-        return statement.returning(*STORED)
+        changes = {name: param(customers.c[name]) for name in fields}
+        return _only(_change(changes), conditional, when).returning(*STORED)
 
     return UnitOfWork(write)
+
+
+def _change(values: dict[str, Any]) -> Update:
+    """A change to the customer the parameters name: `values`, the version moved on, and
+    updated_at moved to `now` or just past its previous value."""
+    return (
+        sql_update(customers)
+        .values(values)
+        .values(
+            version=customers.c.version + literal_column("1"),
+            updated_at=JustAfter(customers.c.updated_at, param(customers.c.updated_at, "now")),
+        )
+        .where(*_CUSTOMER_KEY)
+    )
+
+
+def _only(statement: AnyWrite, conditional: bool, when: Condition | None) -> AnyWrite:
+    """The write, at `expected_version` when `conditional`, and under `when` if given."""
+    if conditional:
+        statement = statement.where(customers.c.version == bindparam("expected_version"))
+    if when is not None:
+        statement = statement.where(when)
+    return statement
+
+
+def set_archived(archiving: bool, conditional: bool) -> UnitOfWork:
+    """Archive (archived_at = `now`) or restore (archived_at = NULL) a customer that is not
+    so already, as a change: the version moves on and so does updated_at."""
+
+    archived_at = customers.c.archived_at
+    new_value = param(archived_at, "now") if archiving else sql_null()
+    state = archived_at.is_(None) if archiving else archived_at.is_not(None)
+
+    def write(when: Condition | None) -> ReturningUpdate[Any]:
+        change = _change({"archived_at": new_value}).where(state)
+        return _only(change, conditional, when).returning(*STORED)
+
+    return UnitOfWork(write)
+
+
+def erase_customer(conditional: bool) -> UnitOfWork:
+    """Delete a customer, and in the same unit replace every recorded idempotent answer that
+    names it: neither its values nor a hash of the request that carried them stay."""
+
+    def write(when: Condition | None) -> ReturningDelete[Any]:
+        erase = delete(customers).where(*_CUSTOMER_KEY)
+        return _only(erase, conditional, when).returning(customers.c.id)
+
+    def scrub_keys(written: FromClause) -> UpdateBase:
+        return (
+            sql_update(keys)
+            .values(response=bindparam("erased_response"), request_hash="")
+            .where(
+                keys.c.organization_id == param(keys.c.organization_id),
+                keys.c.response.contains(bindparam("customer_id")),
+                exists(select(literal_column("1")).select_from(written)),
+            )
+        )
+
+    return UnitOfWork(write, joined=(scrub_keys,))
 
 
 class Queries:
@@ -127,6 +194,14 @@ class Queries:
         self.claim_key = Plan(compile_for(claim_key(dialect), dialect))
         self.release_key = Plan(compile_for(RELEASE_KEY, dialect))
         self.purge_keys = Plan(compile_for(PURGE_KEYS, dialect))
+
+    @cache  # noqa: B019 (one Queries per dialect, alive as long as the process)
+    def set_archived(self, archiving: bool, conditional: bool) -> Plan:
+        return plan(set_archived(archiving, conditional), self.dialect)
+
+    @cache  # noqa: B019
+    def erase(self, conditional: bool) -> Plan:
+        return plan(erase_customer(conditional), self.dialect)
 
     def update(self, fields: tuple[str, ...], conditional: bool) -> Plan:
         """The update of these fields, compiled on first use."""

@@ -80,9 +80,14 @@ class SqliteDriver:
         return await self._on_thread(lambda db: run_in_transaction(db, plan, values), writes=True)
 
     async def page(
-        self, organization_id: str, limit: int, after: Position | None, search: str
+        self,
+        organization_id: str,
+        limit: int,
+        after: Position | None,
+        search: str,
+        archived: str,
     ) -> list[Customer]:
-        page = PageQuery(organization_id, limit, after, search)
+        page = PageQuery(organization_id, limit, after, search, archived)
         by_name = await self._is_rare(search)
         return await self._read_small_first(
             lambda db: page.read(db, by_name),

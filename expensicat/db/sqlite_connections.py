@@ -58,6 +58,9 @@ class ThreadConnections:
             with self._lock:
                 self._connections.add(connection)
             connection.execute("PRAGMA synchronous = FULL")
+            # Freed pages are overwritten with zeros, so an erased customer's values do not
+            # linger in the file's free space.
+            connection.execute("PRAGMA secure_delete = ON")
             # What JustAfter calls on SQLite: the updated_at bump.
             connection.create_function(LATER_THAN, 2, later_than, deterministic=True)
         return connection

@@ -39,6 +39,7 @@ class PageQuery:
     limit: int
     after: Position | None
     search: str
+    archived: str = "false"
 
     def read(self, db: sqlite3.Connection, by_name: bool) -> list[Customer]:
         """The page, through the trigram index (`by_name`) or else in page order."""
@@ -55,6 +56,10 @@ class PageQuery:
         if self.search:
             conditions.append("instr(name_search, ?) > 0")
             args.append(self.search)
+        if self.archived != "any":
+            # From the page-order index too, which carries archived_at (migration 0007).
+            is_archived = "NOT NULL" if self.archived == "true" else "NULL"
+            conditions.append(f"archived_at IS {is_archived}")
         # The page's rows are picked from the page-order index alone (it carries the
         # folded name), or among the term's matches, then fetched by rowid.
         sql = (

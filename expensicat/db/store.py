@@ -38,7 +38,12 @@ class Driver(Protocol):
         """Run a unit of work; the rows its main write returned."""
 
     async def page(
-        self, organization_id: str, limit: int, after: Position | None, search: str
+        self,
+        organization_id: str,
+        limit: int,
+        after: Position | None,
+        search: str,
+        archived: str,
     ) -> list[Customer]: ...
 
     async def ping(self) -> None: ...
@@ -91,10 +96,50 @@ class Store:
         rows = await self._driver.write(plan, values)
         return _stored(rows[0]) if rows else None
 
+    async def set_archived(
+        self,
+        organization_id: str,
+        customer_id: str,
+        archiving: bool,
+        now: str,
+        expected_version: int | None,
+    ) -> StoredCustomer | None:
+        plan = self._queries.set_archived(archiving, expected_version is not None)
+        values = {
+            "organization_id": organization_id,
+            "id": customer_id,
+            "now": now,
+            "expected_version": expected_version,
+        }
+        rows = await self._driver.write(plan, values)
+        return _stored(rows[0]) if rows else None
+
+    async def erase(
+        self,
+        organization_id: str,
+        customer_id: str,
+        expected_version: int | None,
+        erased_response: str,
+    ) -> bool:
+        plan = self._queries.erase(expected_version is not None)
+        values = {
+            "organization_id": organization_id,
+            "id": customer_id,
+            "customer_id": customer_id,
+            "expected_version": expected_version,
+            "erased_response": erased_response,
+        }
+        return bool(await self._driver.write(plan, values))
+
     async def list_page(
-        self, organization_id: str, limit: int, after: Position | None, search: str
+        self,
+        organization_id: str,
+        limit: int,
+        after: Position | None,
+        search: str,
+        archived: str = "false",
     ) -> list[Customer]:
-        return await self._driver.page(organization_id, limit, after, search)
+        return await self._driver.page(organization_id, limit, after, search, archived)
 
     async def claim_key(
         self,

@@ -1,4 +1,4 @@
-"""The tables the store reads and writes, as migrations 0001 to 0006 create them.
+"""The tables the store reads and writes, as migrations 0001 to 0007 create them.
 
 Defined once for both databases; only the types of ids and timestamps differ, and the
 types in spelling.py carry that. The migrations stay the authority on the schema (these
@@ -35,6 +35,8 @@ customers = _owned(
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Column("version", Integer, nullable=False, server_default="1"),
+    # When the customer was archived; NULL while active (migration 0007).
+    Column("archived_at", Timestamp),
 )
 
 idempotency_keys = _owned(

@@ -30,7 +30,13 @@ from typing import Any
 
 from sqlalchemy import Insert, Table, bindparam, exists, insert, literal_column, select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate, Update, UpdateBase
+from sqlalchemy.sql.dml import (
+    ReturningDelete,
+    ReturningInsert,
+    ReturningUpdate,
+    Update,
+    UpdateBase,
+)
 from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
 
 from expensicat.db.compiled import Compiled, compile_for
@@ -40,7 +46,7 @@ WRITTEN = "written"
 _WRITABLE_CTES = {"postgresql"}
 
 Condition = ColumnElement[bool]
-MainWrite = ReturningInsert[Any] | ReturningUpdate[Any]
+MainWrite = ReturningInsert[Any] | ReturningUpdate[Any] | ReturningDelete[Any]
 Joined = Callable[[FromClause], UpdateBase]
 
 

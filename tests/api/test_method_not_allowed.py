@@ -13,8 +13,16 @@ class TestMethodNotAllowed:
         [
             ("DELETE", "/api/v1/customers", "GET, HEAD, POST"),
             ("OPTIONS", "/api/v1/customers", "GET, HEAD, POST"),
-            ("PUT", "/api/v1/customers/0190a6b2-0000-7000-8000-000000000000", "GET, HEAD, PATCH"),
-            ("POST", "/api/v1/customers/0190a6b2-0000-7000-8000-000000000000", "GET, HEAD, PATCH"),
+            (
+                "PUT",
+                "/api/v1/customers/0190a6b2-0000-7000-8000-000000000000",
+                "DELETE, GET, HEAD, PATCH",
+            ),
+            (
+                "POST",
+                "/api/v1/customers/0190a6b2-0000-7000-8000-000000000000",
+                "DELETE, GET, HEAD, PATCH",
+            ),
         ],
     )
     def test_allow_names_every_method_of_the_path(

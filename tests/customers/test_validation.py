@@ -9,13 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from expensicat.customers import validation
-from expensicat.customers.validation import (
-    ListQuery,
-    normalized_query,
-    parse_create,
-    parse_update,
-)
+from expensicat.customers import listing
+from expensicat.customers.listing import ListQuery, normalized_query
+from expensicat.customers.validation import parse_create, parse_update
 from expensicat.errors import ValidationFailed
 from expensicat.paging import CursorSigner, Position
 
@@ -47,7 +43,7 @@ POSITION = Position(
 
 def parse_list_query(params: dict[str, str]) -> ListQuery:
     """The list query as the service reads it, for one organization's cursors."""
-    return validation.parse_list_query(
+    return listing.parse_list_query(
         params.items(), lambda cursor, query: SIGNER.decode(cursor, "org-a", query)
     )
 

@@ -101,7 +101,7 @@ async def search_plans(url: str, searches: list[tuple[str, Position | None]]) ->
         )
         for term, after in searches:
             key = [None, None] if after is None else [after.created_at, after.id]
-            await connection.fetch(SEARCH_PAGE, ORG, f"%{term}%", 21, *key)
+            await connection.fetch(SEARCH_PAGE, ORG, f"%{term}%", 21, *key, "false")
             await asyncio.sleep(0.05)  # notices reach the listener through the event loop
             plans.append(SearchPlans(
                 walk="".join(report for report in reports if "SELECT recent.id" in report),

@@ -32,6 +32,8 @@ CUSTOMER_FIELDS = (
     "created_at",
     "updated_at",
     "country_code",
+    # Ours, after the reference's 18: null while the customer is active.
+    "archived_at",
 )
 
 # Optional free-text fields: any string up to 255 characters, no format of their own.
@@ -47,7 +49,7 @@ PLAIN_TEXT_FIELDS = (
     "tax_id",
 )
 
-SERVER_FIELDS = ("id", "organization_id", "created_at", "updated_at")
+SERVER_FIELDS = ("id", "organization_id", "created_at", "updated_at", "archived_at")
 
 _RFC3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 _ERROR_CODE = re.compile(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)*")
@@ -64,8 +66,10 @@ def timestamp(value: str) -> datetime:
 
 
 def assert_customer(customer: dict[str, Any]) -> None:
-    """Exactly the 18 fields, a UUIDv7 id and RFC 3339 `Z` timestamps."""
+    """Exactly the 18 fields and archived_at, a UUIDv7 id and RFC 3339 `Z` timestamps."""
     assert tuple(customer) == CUSTOMER_FIELDS
+    if customer["archived_at"] is not None:
+        assert timestamp(customer["archived_at"]) >= timestamp(customer["created_at"])
     assert uuid.UUID(customer["id"]).version == 7
     assert str(uuid.UUID(customer["id"])) == customer["id"]
     assert timestamp(customer["updated_at"]) >= timestamp(customer["created_at"])
