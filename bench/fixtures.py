@@ -15,8 +15,8 @@ from bench.databases import BenchError
 from bench.dataset import SEARCH_TERM, WRITES_ORG
 from expensicat.api.app import derive_key
 from expensicat.auth.session import SessionTokens
+from expensicat.customers.listing import normalized_query
 from expensicat.customers.search import fold
-from expensicat.customers.validation import normalized_query
 from expensicat.paging import CursorSigner, Position
 
 API = "/api/v1/customers"
