@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import uuid
+
 import pytest
 
+from expensicat.config import Settings
 from tests.conftest import Api
 from tests.support.contract import CUSTOMERS, assert_customer, assert_error, customer_url
+from tests.support.postgres import PostgresServer
 
 
 def archive(api: Api, customer_id: str, **headers: str) -> object:
@@ -180,3 +186,42 @@ class TestErase:
 @pytest.mark.parametrize("path", ["archive", "restore"])
 def test_an_id_that_is_no_uuid_is_not_found(api: Api, path: str) -> None:
     assert_error(api.post(f"{CUSTOMERS}/not-a-uuid/{path}"), 404, "NOT_FOUND")
+
+
+class TestNothingLeftAfterErasure:
+    """Marker values go through a create, an update, a replayed create and an archive; once
+    the customer is erased, a dump of every table of the database holds none of them."""
+
+    def test_no_value_of_the_customer_is_found_in_any_table(
+        self, api: Api, backend_settings: Settings, request: pytest.FixtureRequest
+    ) -> None:
+        marker = f"zqxmark{uuid.uuid4().hex[:10]}"
+        headers = {"Idempotency-Key": f"erase-{uuid.uuid4()}"}  # chosen by the client
+        body = {"name": f"{marker} GmbH", "email": f"{marker}@example.org", "notes": marker}
+        created = api.post(CUSTOMERS, json=body, headers=headers).json()["data"]
+        url = customer_url(created["id"])
+        api.patch(url, json={"city": f"{marker}-city", "tax_id": f"{marker}-tax"})
+        assert api.post(CUSTOMERS, json=body, headers=headers).status_code == 201  # replayed
+        api.post(f"{url}/archive")
+        assert marker in dump(backend_settings, request)
+
+        assert api.request("DELETE", url).status_code == 204
+
+        dumped = dump(backend_settings, request)
+        assert marker not in dumped
+        assert marker.encode().hex() not in dumped.lower()
+        assert created["id"] not in dumped
+
+
+def dump(settings: Settings, request: pytest.FixtureRequest) -> str:
+    """Every table's rows: `pg_dump --data-only` on PostgreSQL, the dump of SQLite's shell."""
+    if settings.database.is_sqlite:
+        with sqlite3.connect(settings.database.sqlite_path) as connection:
+            return "\n".join(connection.iterdump())
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url: str = request.getfixturevalue("postgres_url")  # directly, not through a pooler
+    result = subprocess.run(
+        [str(server.bindir / "pg_dump"), "--data-only", url],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    return result.stdout
