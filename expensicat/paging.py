@@ -20,9 +20,9 @@ NEWEST_FIRST = "-created_at"
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """The sort key of the last row on a page, in the page's sort."""
+    """Where a page ended: the last row's value of the sort's column, then its id."""
 
-    created_at: str
+    value: str
     id: str
     sort: str = NEWEST_FIRST
 
@@ -37,7 +37,7 @@ class CursorSigner:
 
     def encode(self, position: Position, organization_id: str, query: str) -> str:
         """A cursor for `position`, valid only for this organization and normalized query."""
-        payload = f"{position.sort}|{position.created_at}|{position.id}".encode()
+        payload = f"{position.sort}|{position.value}|{position.id}".encode()
         signature = self._sign(payload, organization_id, query)
         return _b64encode(signature + payload)
 
@@ -54,8 +54,8 @@ class CursorSigner:
         expected = self._sign(payload, organization_id, query)
         if not hmac.compare_digest(signature, expected):
             raise InvalidCursor
-        sort, created_at, customer_id = payload.decode().split("|", 2)
-        return Position(created_at=created_at, id=customer_id, sort=sort)
+        sort, value, row_id = payload.decode().split("|", 2)
+        return Position(value=value, id=row_id, sort=sort)
 
     def _sign(self, payload: bytes, organization_id: str, query: str) -> bytes:
         query_hash = hashlib.sha256(query.encode()).digest()

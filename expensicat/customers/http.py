@@ -15,11 +15,12 @@ from expensicat.api.responses import json_response
 from expensicat.auth.principal import READ_SCOPE, WRITE_SCOPE
 from expensicat.customers import examples
 from expensicat.customers.fields import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_QUERY_LENGTH
-from expensicat.customers.listing import ARCHIVED
+from expensicat.customers.listing import ARCHIVED, SORTS, TIME_FILTERS
 from expensicat.customers.schemas import NO_NUL
 from expensicat.customers.service import CustomerService
 from expensicat.customers.store import StoredCustomer
 from expensicat.keys import KeyHold
+from expensicat.paging import NEWEST_FIRST
 
 CUSTOMERS = "/api/v1/customers"
 CUSTOMER = "/api/v1/customers/{id}"
@@ -105,6 +106,7 @@ def _customer_response(
     )
 
 
+_FILTER_TEXT = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "[^ ]"}
 IF_MATCH = Parameter(
     "If-Match",
     "header",
@@ -152,6 +154,32 @@ ENDPOINTS = (
                 "Which customers: false, the active ones (the default); true, the archived "
                 "ones; any, both.",
                 {"type": "string", "enum": list(ARCHIVED), "default": "false"},
+            ),
+            Parameter(
+                "sort",
+                "query",
+                "The order: by created_at (the default, newest first), updated_at or name "
+                "(the folded name); a leading - for descending. Ties go by id.",
+                {"type": "string", "enum": list(SORTS), "default": NEWEST_FIRST},
+            ),
+            Parameter("email", "query", "The whole address, ignoring case.", _FILTER_TEXT),
+            Parameter(
+                "tax_id", "query", "The whole tax id, ignoring spaces and case.", _FILTER_TEXT
+            ),
+            Parameter(
+                "country_code",
+                "query",
+                "ISO 3166-1 alpha-2, any case.",
+                {"type": "string", "pattern": "^ *[A-Za-z]{2} *$"},
+            ),
+            *(
+                Parameter(
+                    name,
+                    "query",
+                    f"Only customers {name.replace('_', ' ', 1)} this RFC 3339 date-time.",
+                    {"type": "string", "format": "date-time"},
+                )
+                for name in TIME_FILTERS
             ),
         ),
         errors=(VALIDATION_ERROR,),

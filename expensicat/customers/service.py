@@ -12,7 +12,7 @@ import uuid_utils
 
 from expensicat.customers.errors import CustomerChanged, CustomerNotFound
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer
-from expensicat.customers.listing import parse_list_query
+from expensicat.customers.listing import SORTS, parse_list_query
 from expensicat.customers.search import fold
 from expensicat.customers.store import CustomerStore, StoredCustomer
 from expensicat.customers.validation import parse_create, parse_update
@@ -132,12 +132,12 @@ class CustomerService:
             params, lambda cursor, bound_to: self._cursors.decode(cursor, organization_id, bound_to)
         )
         rows = await self._store.list_page(
-            organization_id, query.limit + 1, query.after, query.search, query.archived
+            organization_id, query.limit + 1, query.after, query.search, query.sort, query.filters
         )
         if len(rows) <= query.limit:
             return Page(customers=rows, next_cursor=None)
         rows = rows[: query.limit]
-        last = Position(created_at=rows[-1]["created_at"], id=rows[-1]["id"], sort=query.sort)
+        last = Position(value=_sort_value(rows[-1], query.sort), id=rows[-1]["id"], sort=query.sort)
         cursor = self._cursors.encode(last, organization_id, query.normalized)
         return Page(customers=rows, next_cursor=cursor)
 
@@ -153,6 +153,14 @@ class CustomerService:
         if current.version not in if_match:
             raise CustomerChanged(current.version)
         return current.version
+
+
+def _sort_value(customer: Customer, sort: str) -> str:
+    """The customer's value of the column a sort orders by."""
+    column, _ = SORTS[sort]
+    if column == "name_search":
+        return fold(customer["name"])
+    return customer["updated_at"] if column == "updated_at" else customer["created_at"]
 
 
 def _canonical_id(customer_id: str) -> str:

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from expensicat.customers.fields import Customer
+from expensicat.customers.listing import NO_FILTERS, Filters
 from expensicat.keys import KeyHold, KeyStore
-from expensicat.paging import Position
+from expensicat.paging import NEWEST_FIRST, Position
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +79,12 @@ class CustomerStore(KeyStore, Protocol):
         limit: int,
         after: Position | None,
         search: str,
-        archived: str = "false",
+        sort: str = NEWEST_FIRST,
+        filters: Filters = NO_FILTERS,
     ) -> list[Customer]:
-        """Up to `limit` customers, newest first, strictly after `after`, whose folded name
-        contains `search` (no filter when empty): active ones only, archived ones only
-        (`archived` "true") or both ("any")."""
+        """Up to `limit` customers in the `sort`'s order (listing.SORTS), strictly after
+        `after`, whose folded name contains `search` (no condition when empty) and that meet
+        `filters`."""
 
     async def ping(self) -> None:
         """Raise DatabaseUnavailable unless the database answers."""

@@ -18,7 +18,8 @@ from expensicat.config import DatabaseSettings
 from expensicat.customers.fields import Customer
 from expensicat.db.compiled import POSTGRES, Compiled
 from expensicat.db.errors import unavailable
-from expensicat.db.postgres_pages import FIRST_PAGE, PAGE_AFTER, SEARCH, pattern
+from expensicat.db.filtered_pages import like_pattern
+from expensicat.db.postgres_pages import FIRST_PAGE, PAGE_AFTER, SEARCH
 from expensicat.db.store import Row, Store, Values, customer_in_order
 from expensicat.db.unit_of_work import Plan
 from expensicat.paging import Position
@@ -115,11 +116,11 @@ class PostgresDriver:
             "archived": archived,
         }
         values["after_created_at"], values["after_id"] = (
-            (None, None) if after is None else (after.created_at, after.id)
+            (None, None) if after is None else (after.value, after.id)
         )
         if search:
             query = SEARCH
-            values["pattern"] = pattern(search)
+            values["pattern"] = like_pattern(search)
         else:
             query = FIRST_PAGE if after is None else PAGE_AFTER
         return [customer_in_order(row) for row in await self.read(query, values)]

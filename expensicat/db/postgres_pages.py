@@ -53,9 +53,3 @@ SEARCH = compile_for(
     .order_by(*_PAGE_ORDER),
     POSTGRES,
 )
-
-
-def pattern(search: str) -> str:
-    """The LIKE pattern for names containing the term, its %, _ and \\ matching literally."""
-    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"

@@ -47,7 +47,7 @@ class PageQuery:
         args: list[Any] = [self.organization_id]
         if self.after is not None:
             conditions.append("(created_at, id) < (?, ?)")
-            args += [self.after.created_at, self.after.id]
+            args += [self.after.value, self.after.id]
         if by_name:
             conditions.append(
                 "seq IN (SELECT rowid FROM customer_names WHERE customer_names MATCH ?)"

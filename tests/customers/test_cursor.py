@@ -11,9 +11,7 @@ from hypothesis import strategies as st
 from expensicat.paging import CursorSigner, InvalidCursor, Position
 
 KEY = b"k" * 32
-POSITION = Position(
-    created_at="2026-01-02T03:04:05.123456Z", id="0195a2b4-0000-7000-8000-000000000001"
-)
+POSITION = Position(value="2026-01-02T03:04:05.123456Z", id="0195a2b4-0000-7000-8000-000000000001")
 SIGNER = CursorSigner(KEY)
 
 
@@ -88,7 +86,7 @@ class TestCursorSigner:
     def test_other_spellings_of_the_same_bytes_are_refused(
         self, edit: Callable[[str], str]
     ) -> None:
-        cursor = SIGNER.encode(Position(created_at="2026-01-02T03:04:05Z", id="~~~~>>>>"), "o", "")
+        cursor = SIGNER.encode(Position(value="2026-01-02T03:04:05Z", id="~~~~>>>>"), "o", "")
         assert "-" in cursor or "_" in cursor
 
         with pytest.raises(InvalidCursor):

@@ -36,9 +36,7 @@ def failures(parse: Any, value: Any) -> dict[str, list[str]]:
 
 
 SIGNER = CursorSigner(b"k" * 32)
-POSITION = Position(
-    created_at="2026-01-02T03:04:05.123456Z", id="0195a2b4-0000-7000-8000-000000000001"
-)
+POSITION = Position(value="2026-01-02T03:04:05.123456Z", id="0195a2b4-0000-7000-8000-000000000001")
 
 
 def parse_list_query(params: dict[str, str]) -> ListQuery:

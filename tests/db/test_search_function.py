@@ -100,7 +100,7 @@ async def search_plans(url: str, searches: list[tuple[str, Position | None]]) ->
             "SET auto_explain.log_nested_statements = on; SET auto_explain.log_level = notice"
         )
         for term, after in searches:
-            key = [None, None] if after is None else [after.created_at, after.id]
+            key = [None, None] if after is None else [after.value, after.id]
             await connection.fetch(SEARCH_PAGE, ORG, f"%{term}%", 21, *key, "false")
             await asyncio.sleep(0.05)  # notices reach the listener through the event loop
             plans.append(SearchPlans(
