@@ -31,8 +31,10 @@ def find_chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Per module: Playwright's synchronous API runs an event loop in this thread for as long
+    as it is open, which tests elsewhere that start their own loop could not share."""
     executable = required(find_chromium(), "chromium not found (apt-get install chromium)")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
