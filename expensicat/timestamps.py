@@ -15,4 +15,7 @@ def utc_now() -> datetime:
 
 
 def timestamp(moment: datetime) -> str:
-    return moment.strftime(FORMAT)
+    """`moment` in UTC, in FORMAT, the year always in four digits (strftime drops the
+    leading zeros of years before 1000)."""
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"

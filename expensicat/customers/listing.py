@@ -154,11 +154,11 @@ def _moment(name: str, raw: str | None, problems: dict[str, list[str]]) -> str |
     micro = (fraction or ".0")[1:7].ljust(6, "0")
     zone = "+00:00" if offset in ("Z", "z") else offset
     try:
-        moment = datetime.fromisoformat(f"{day}T{time}.{micro}{zone}")
-    except ValueError:
-        problems[name] = ["Must be a real date and time."]
+        moment = datetime.fromisoformat(f"{day}T{time}.{micro}{zone}").astimezone(UTC)
+    except (ValueError, OverflowError):  # no such day, or past year 1 or 9999 in UTC
+        problems[name] = ["Must be a real date and time, from year 1 to 9999 in UTC."]
         return None
-    return timestamp(moment.astimezone(UTC))
+    return timestamp(moment)
 
 
 def _limit(raw: str | None, problems: dict[str, list[str]]) -> int:

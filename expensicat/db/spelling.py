@@ -25,6 +25,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
 from expensicat.timestamps import FORMAT as RFC3339
+from expensicat.timestamps import timestamp
 
 # to_char's spelling of RFC3339.
 _TO_CHAR_RFC3339 = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
@@ -133,7 +134,7 @@ def later_than(previous: str, now: str) -> str:
     """`now`, or a microsecond after `previous` if the clock has not moved past it."""
     if now > previous:
         return now
-    return (datetime.strptime(previous, RFC3339) + timedelta(microseconds=1)).strftime(RFC3339)
+    return timestamp(datetime.strptime(previous, RFC3339) + timedelta(microseconds=1))
 
 
 Upsert = postgresql.Insert | sqlite.Insert

@@ -153,3 +153,22 @@ class TestMessages:
     def test_a_name_that_is_no_string_says_it_must_be_one(self) -> None:
         assert failures(parse_create, {"name": 123}) == {"name": ["Must be a string."]}
         assert failures(parse_update, {"city": 123}) == {"city": ["Must be a string or null."]}
+
+
+class TestListTimeBounds:
+    @pytest.mark.parametrize(
+        ("sent", "stored"),
+        [
+            ("2026-11-28T07:32:27Z", "2026-11-28T07:32:27.000000Z"),
+            ("2026-11-28T08:32:27.1234567+01:00", "2026-11-28T07:32:27.123456Z"),
+            ("0080-12-25T16:54:11.930-13:33", "0080-12-26T06:27:11.930000Z"),
+        ],
+    )
+    def test_a_bound_is_read_as_the_utc_moment_it_names(self, sent: str, stored: str) -> None:
+        assert parse_list_query({"created_before": sent}).filters.created_before == stored
+
+    @pytest.mark.parametrize(
+        "sent", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2026-02-30T00:00:00Z"]
+    )
+    def test_a_moment_out_of_range_is_refused(self, sent: str) -> None:
+        assert set(failures(parse_list_query, {"created_before": sent})) == {"created_before"}
