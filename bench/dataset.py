@@ -18,7 +18,8 @@ from bench.names import ACME_ROOTS, ACME_TAILS, LOCALES, NOTES, Locale
 from expensicat.customers.fields import PUBLIC_FIELDS
 from expensicat.customers.search import fold
 
-COLUMNS: tuple[str, ...] = (*PUBLIC_FIELDS, "name_search")
+# What a seeded row sets: every public field but archived_at (seeded customers are active).
+COLUMNS: tuple[str, ...] = (*(f for f in PUBLIC_FIELDS if f != "archived_at"), "name_search")
 API_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 BIG_ORG = "org-bench-big"
 HUGE_ORG = "org-bench-huge"
