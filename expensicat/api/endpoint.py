@@ -101,24 +101,15 @@ class Endpoint:
     idempotent: bool = False
     tag: str = "customers"
 
-    def _check_query(self, request: Request) -> None:
-        """Refuse a query parameter this endpoint does not declare, or one given twice:
-        silently ignored, it would answer a question other than the one asked."""
-        declared = {p.name for p in self.parameters if p.location == "query"}
-        names = [name for name, _ in request.query_params.multi_items()]
-        problems: dict[str, list[str]] = {}
-        for name in names:
-            if name not in declared:
-                problems[name] = ["Unknown query parameter."]
-            elif names.count(name) > 1:
-                problems[name] = ["Given more than once; give it once."]
-        if problems:
-            raise ValidationFailed(problems)
-
     def route(self) -> Route:
-        return Route(self.path, self._run, methods=[self.method], name=self.operation_id)
+        declared = frozenset(p.name for p in self.parameters if p.location == "query")
 
-    async def _run(self, request: Request) -> Response:
+        async def run(request: Request) -> Response:
+            return await self._run(request, declared)
+
+        return Route(self.path, run, methods=[self.method], name=self.operation_id)
+
+    async def _run(self, request: Request, declared: frozenset[str]) -> Response:
         principal = None
         if self.scope is not None:
             principal = await authenticate(request)
@@ -129,5 +120,20 @@ class Endpoint:
         if self.scope is not None:
             assert principal is not None
             require_scope(principal, self.scope)
-        self._check_query(request)
+        if request.scope["query_string"]:
+            _check_query(request, declared)
         return await self.handler(Call(request, principal))
+
+
+def _check_query(request: Request, declared: frozenset[str]) -> None:
+    """Refuse a query parameter the endpoint does not declare, or one given twice: silently
+    ignored, it would answer a question other than the one asked."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    problems: dict[str, list[str]] = {}
+    for name in names:
+        if name not in declared:
+            problems[name] = ["Unknown query parameter."]
+        elif names.count(name) > 1:
+            problems[name] = ["Given more than once; give it once."]
+    if problems:
+        raise ValidationFailed(problems)

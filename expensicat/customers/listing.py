@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
 from expensicat.customers.fields import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_QUERY_LENGTH
 from expensicat.customers.search import fold
@@ -53,11 +52,12 @@ class Filters:
 
     def given(self) -> dict[str, str]:
         """The conditions set, by name; `archived` always (it has a default)."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values = {name: getattr(self, name) for name in _FILTER_NAMES}
         return {name: value for name, value in values.items() if value is not None}
 
 
 NO_FILTERS = Filters()
+_FILTER_NAMES = tuple(f.name for f in fields(Filters))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +79,10 @@ class ListQuery:
 
 
 def normalized_query(q: str, sort: str = NEWEST_FIRST, filters: Filters = NO_FILTERS) -> str:
-    """Everything a cursor is bound to, in one spelling: search, sort and filters."""
-    return urlencode([("q", fold(q.strip())), ("sort", sort), *sorted(filters.given().items())])
+    """Everything a cursor is bound to, in one spelling: search, sort and filters. Joined by
+    NUL, which no parameter's value may hold, so no two queries spell alike."""
+    pairs = [("q", fold(q.strip())), ("sort", sort), *sorted(filters.given().items())]
+    return "\x00".join(f"{name}={value}" for name, value in pairs)
 
 
 def tax_id_key(tax_id: str) -> str:

@@ -20,7 +20,7 @@ from expensicat.db.compiled import POSTGRES, Compiled
 from expensicat.db.errors import unavailable
 from expensicat.db.filtered_pages import like_pattern
 from expensicat.db.postgres_pages import FIRST_PAGE, PAGE_AFTER, SEARCH
-from expensicat.db.store import Row, Store, Values, customer_in_order
+from expensicat.db.store import Row, Store, Values, customers_in_order
 from expensicat.db.unit_of_work import Plan
 from expensicat.paging import Position
 
@@ -123,7 +123,7 @@ class PostgresDriver:
             values["pattern"] = like_pattern(search)
         else:
             query = FIRST_PAGE if after is None else PAGE_AFTER
-        return [customer_in_order(row) for row in await self.read(query, values)]
+        return customers_in_order(await self.read(query, values))
 
     def load(self) -> tuple[int, int]:
         """Connections in use, and requests waiting for one."""

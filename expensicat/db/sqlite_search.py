@@ -14,9 +14,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from expensicat.customers.fields import PUBLIC_FIELDS, Customer, customer_from
+from expensicat.customers.fields import PUBLIC_FIELDS, Customer
 from expensicat.paging import Position
 
 COLUMNS = ", ".join(PUBLIC_FIELDS)
@@ -67,10 +67,8 @@ class PageQuery:
             f"WHERE {' AND '.join(conditions)} ORDER BY created_at DESC, id DESC LIMIT ?) "
             "ORDER BY created_at DESC, id DESC"
         )
-        return [
-            customer_from(zip(PUBLIC_FIELDS, row, strict=True))
-            for row in db.execute(sql, (*args, self.limit))
-        ]
+        rows = db.execute(sql, (*args, self.limit))
+        return cast(list[Customer], [dict(zip(PUBLIC_FIELDS, row, strict=True)) for row in rows])
 
 
 def few_names(db: sqlite3.Connection, search: str, fewer_than: int) -> bool:

@@ -10,7 +10,7 @@ which each database finds its own way (search differs too much to share).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy.engine import Dialect
 
@@ -155,7 +155,7 @@ class Store:
             values.update(after_value=after.value, after_id=after.id)
         if search:
             values["pattern"] = like_pattern(search)
-        return [customer_in_order(row) for row in await self._driver.read(query, values)]
+        return customers_in_order(await self._driver.read(query, values))
 
     async def claim_key(
         self,
@@ -202,6 +202,11 @@ class Store:
 def customer_in_order(row: Row) -> Customer:
     """A customer from a row of its public fields, in order."""
     return customer_from(zip(PUBLIC_FIELDS, row, strict=True))
+
+
+def customers_in_order(rows: list[Row]) -> list[Customer]:
+    """Customers from rows of their public fields (a page: no call per row)."""
+    return cast(list[Customer], [dict(zip(PUBLIC_FIELDS, row, strict=True)) for row in rows])
 
 
 def _stored(row: Row) -> StoredCustomer:
