@@ -121,6 +121,9 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # Each label set's child, found once: labels() costs more than the count itself.
+        self._counted: dict[tuple[str, str, int], Counter] = {}
+        self._timed: dict[tuple[str, str], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -142,8 +145,22 @@ class MetricsMiddleware:
             self.metrics.in_flight.dec()
             route = route_template(scope) or UNMATCHED
             method = scope["method"]
-            self.metrics.requests.labels(route, method, str(status)).inc()
-            self.metrics.latency.labels(route, method).observe(time.perf_counter() - started)
+            self._counter(route, method, status).inc()
+            self._timer(route, method).observe(time.perf_counter() - started)
+
+    def _counter(self, route: str, method: str, status: int) -> Counter:
+        key = (route, method, status)
+        found = self._counted.get(key)
+        if found is None:
+            found = self._counted[key] = self.metrics.requests.labels(route, method, str(status))
+        return found
+
+    def _timer(self, route: str, method: str) -> Histogram:
+        key = (route, method)
+        found = self._timed.get(key)
+        if found is None:
+            found = self._timed[key] = self.metrics.latency.labels(route, method)
+        return found
 
 
 def listen_apart(address: tuple[str, int], metrics: Metrics) -> Callable[[], None]:
