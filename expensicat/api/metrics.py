@@ -10,6 +10,7 @@ statuses and classes of error: no organization, no id, no personal data.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import time
@@ -38,7 +39,7 @@ METRICS_PATH = "/metrics"
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # A request no route took (a 404 or 405): one label for all, so paths cannot grow it.
 UNMATCHED = "unmatched"
-# How often each worker samples its database pool for the gauges.
+# How often each worker writes its tallies and samples its database pool.
 POOL_SAMPLE_SECONDS = 1.0
 
 
@@ -81,8 +82,21 @@ class Metrics:
             registry=self.registry, multiprocess_mode="livesum",
         )  # fmt: skip
 
+        # Tallied on the request path in plain Python, and written to the metrics (under
+        # `serve`, files shared between workers, each write behind a lock) once a second.
+        self.answered: collections.Counter[tuple[str, str, int]] = collections.Counter()
+        self.answering = 0
+
+    def flush(self) -> None:
+        """Write what was tallied since the last flush."""
+        answered, self.answered = self.answered, collections.Counter()
+        for (route, method, status), count in answered.items():
+            self.requests.labels(route, method, str(status)).inc(count)
+        self.in_flight.set(self.answering)
+
     def scraped(self) -> CollectorRegistry:
         """What a scrape reads: every worker's figures under `serve`, else this process's."""
+        self.flush()
         if MULTIPROCESS_DIR not in os.environ:
             return self.registry
         registry = CollectorRegistry()
@@ -97,13 +111,15 @@ class Loaded(Protocol):
 
 @asynccontextmanager
 async def watching(metrics: Metrics, database: Loaded) -> AsyncIterator[None]:
-    """Keep the pool gauges current (each worker its own; a scrape adds them up)."""
+    """Once a second, write the tallies and sample the pool (each worker its own figures;
+    a scrape adds them up)."""
 
     async def sample() -> None:
         while True:
             in_use, waiting = database.load()
             metrics.pool_in_use.set(in_use)
             metrics.pool_waiting.set(waiting)
+            metrics.flush()
             await asyncio.sleep(POOL_SAMPLE_SECONDS)
 
     task = asyncio.create_task(sample())
@@ -113,6 +129,7 @@ async def watching(metrics: Metrics, database: Loaded) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        metrics.flush()
 
 
 class MetricsMiddleware:
@@ -122,7 +139,6 @@ class MetricsMiddleware:
         self.app = app
         self.metrics = metrics
         # Each label set's child, found once: labels() costs more than the count itself.
-        self._counted: dict[tuple[str, str, int], Counter] = {}
         self._timed: dict[tuple[str, str], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -138,22 +154,16 @@ class MetricsMiddleware:
                 status = message["status"]
             await send(message)
 
-        self.metrics.in_flight.inc()
+        metrics = self.metrics
+        metrics.answering += 1
         try:
             await self.app(scope, receive, send_counted)
         finally:
-            self.metrics.in_flight.dec()
+            metrics.answering -= 1
             route = route_template(scope) or UNMATCHED
             method = scope["method"]
-            self._counter(route, method, status).inc()
+            metrics.answered[route, method, status] += 1
             self._timer(route, method).observe(time.perf_counter() - started)
-
-    def _counter(self, route: str, method: str, status: int) -> Counter:
-        key = (route, method, status)
-        found = self._counted.get(key)
-        if found is None:
-            found = self._counted[key] = self.metrics.requests.labels(route, method, str(status))
-        return found
 
     def _timer(self, route: str, method: str) -> Histogram:
         key = (route, method)

@@ -20,9 +20,8 @@ from expensicat.db.compiled import POSTGRES, Compiled
 from expensicat.db.errors import unavailable
 from expensicat.db.filtered_pages import like_pattern
 from expensicat.db.postgres_pages import FIRST_PAGE, PAGE_AFTER, SEARCH
-from expensicat.db.store import Row, Store, Values, customers_in_order
+from expensicat.db.store import PageRequest, Row, Store, Values, customers_in_order
 from expensicat.db.unit_of_work import Plan
-from expensicat.paging import Position
 
 # The search statement's text as the server sees it, where its plans can be looked up.
 SEARCH_PAGE = SEARCH.sql
@@ -102,25 +101,18 @@ class PostgresDriver:
         assert plan.one_statement
         return await self.read(plan.write, values)
 
-    async def page(
-        self,
-        organization_id: str,
-        limit: int,
-        after: Position | None,
-        search: str,
-        archived: str,
-    ) -> list[Customer]:
+    async def page(self, request: PageRequest) -> list[Customer]:
+        after = request.after
         values: dict[str, Any] = {
-            "organization_id": organization_id,
-            "limit": limit,
-            "archived": archived,
+            "organization_id": request.organization_id,
+            "limit": request.limit,
+            "archived": request.archived,
+            "after_created_at": None if after is None else after.value,
+            "after_id": None if after is None else after.id,
         }
-        values["after_created_at"], values["after_id"] = (
-            (None, None) if after is None else (after.value, after.id)
-        )
-        if search:
+        if request.search:
             query = SEARCH
-            values["pattern"] = like_pattern(search)
+            values["pattern"] = like_pattern(request.search)
         else:
             query = FIRST_PAGE if after is None else PAGE_AFTER
         return customers_in_order(await self.read(query, values))

@@ -22,10 +22,15 @@ from expensicat.customers.fields import Customer
 from expensicat.db.compiled import SQLITE, Compiled
 from expensicat.db.errors import DatabaseUnavailable, unavailable
 from expensicat.db.sqlite_connections import ThreadConnections
-from expensicat.db.sqlite_search import FEW_MATCHES, RARE_MATCHES, PageQuery, RarityCache, few_names
-from expensicat.db.store import Row, Store, Values
+from expensicat.db.sqlite_search import (
+    FEW_MATCHES,
+    RARE_MATCHES,
+    RarityCache,
+    few_names,
+    read_page,
+)
+from expensicat.db.store import PageRequest, Row, Store, Values
 from expensicat.db.unit_of_work import Plan, run_in_transaction
-from expensicat.paging import Position
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -79,21 +84,14 @@ class SqliteDriver:
     async def write(self, plan: Plan, values: Values) -> list[Row]:
         return await self._on_thread(lambda db: run_in_transaction(db, plan, values), writes=True)
 
-    async def page(
-        self,
-        organization_id: str,
-        limit: int,
-        after: Position | None,
-        search: str,
-        archived: str,
-    ) -> list[Customer]:
-        page = PageQuery(organization_id, limit, after, search, archived)
+    async def page(self, request: PageRequest) -> list[Customer]:
+        search = request.search
         by_name = await self._is_rare(search)
         return await self._read_small_first(
-            lambda db: page.read(db, by_name),
+            lambda db: read_page(db, request, by_name),
             # A walk that outgrew the loop's budget met a term common elsewhere but sparse
             # here: unless its names are too many to look up, that beats reading on.
-            slow=lambda db: page.read(db, by_name or few_names(db, search, FEW_MATCHES)),
+            slow=lambda db: read_page(db, request, by_name or few_names(db, search, FEW_MATCHES)),
         )
 
     def load(self) -> tuple[int, int]:

@@ -13,11 +13,10 @@ import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, cast
 
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer
-from expensicat.paging import Position
+from expensicat.db.store import PageRequest
 
 COLUMNS = ", ".join(PUBLIC_FIELDS)
 # Trigrams need three characters; shorter terms are matched by walking the page order.
@@ -31,44 +30,32 @@ RARE_MATCHES = 1000
 FEW_MATCHES = 20_000
 
 
-@dataclass(frozen=True, slots=True)
-class PageQuery:
-    """One page of an organization's customers, newest first, optionally by name."""
-
-    organization_id: str
-    limit: int
-    after: Position | None
-    search: str
-    archived: str = "false"
-
-    def read(self, db: sqlite3.Connection, by_name: bool) -> list[Customer]:
-        """The page, through the trigram index (`by_name`) or else in page order."""
-        conditions = ["organization_id = ?"]
-        args: list[Any] = [self.organization_id]
-        if self.after is not None:
-            conditions.append("(created_at, id) < (?, ?)")
-            args += [self.after.value, self.after.id]
-        if by_name:
-            conditions.append(
-                "seq IN (SELECT rowid FROM customer_names WHERE customer_names MATCH ?)"
-            )
-            args.append(_phrase(self.search))
-        if self.search:
-            conditions.append("instr(name_search, ?) > 0")
-            args.append(self.search)
-        if self.archived != "any":
-            # From the page-order index too, which carries archived_at (migration 0007).
-            is_archived = "NOT NULL" if self.archived == "true" else "NULL"
-            conditions.append(f"archived_at IS {is_archived}")
-        # The page's rows are picked from the page-order index alone (it carries the
-        # folded name), or among the term's matches, then fetched by rowid.
-        sql = (
-            f"SELECT {COLUMNS} FROM customers WHERE seq IN (SELECT seq FROM customers "
-            f"WHERE {' AND '.join(conditions)} ORDER BY created_at DESC, id DESC LIMIT ?) "
-            "ORDER BY created_at DESC, id DESC"
-        )
-        rows = db.execute(sql, (*args, self.limit))
-        return cast(list[Customer], [dict(zip(PUBLIC_FIELDS, row, strict=True)) for row in rows])
+def read_page(db: sqlite3.Connection, page: PageRequest, by_name: bool) -> list[Customer]:
+    """The page, through the trigram index (`by_name`) or else in page order."""
+    conditions = ["organization_id = ?"]
+    args: list[Any] = [page.organization_id]
+    if page.after is not None:
+        conditions.append("(created_at, id) < (?, ?)")
+        args += [page.after.value, page.after.id]
+    if by_name:
+        conditions.append("seq IN (SELECT rowid FROM customer_names WHERE customer_names MATCH ?)")
+        args.append(_phrase(page.search))
+    if page.search:
+        conditions.append("instr(name_search, ?) > 0")
+        args.append(page.search)
+    if page.archived != "any":
+        # From the page-order index too, which carries archived_at (migration 0007).
+        is_archived = "NOT NULL" if page.archived == "true" else "NULL"
+        conditions.append(f"archived_at IS {is_archived}")
+    # The page's rows are picked from the page-order index alone (it carries the
+    # folded name), or among the term's matches, then fetched by rowid.
+    sql = (
+        f"SELECT {COLUMNS} FROM customers WHERE seq IN (SELECT seq FROM customers "
+        f"WHERE {' AND '.join(conditions)} ORDER BY created_at DESC, id DESC LIMIT ?) "
+        "ORDER BY created_at DESC, id DESC"
+    )
+    rows = db.execute(sql, (*args, page.limit))
+    return cast(list[Customer], [dict(zip(PUBLIC_FIELDS, row, strict=True)) for row in rows])
 
 
 def few_names(db: sqlite3.Connection, search: str, fewer_than: int) -> bool:

@@ -10,6 +10,7 @@ which each database finds its own way (search differs too much to share).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from sqlalchemy.engine import Dialect
@@ -28,6 +29,17 @@ Row = Sequence[Any]
 Values = Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """One page of an organization's customers, newest first, optionally by name."""
+
+    organization_id: str
+    limit: int
+    after: Position | None
+    search: str
+    archived: str = "false"
+
+
 class Driver(Protocol):
     """Runs statements on one database, within its timeouts, raising DatabaseUnavailable
     when the database cannot serve."""
@@ -39,14 +51,7 @@ class Driver(Protocol):
     async def write(self, plan: Plan, values: Values) -> list[Row]:
         """Run a unit of work; the rows its main write returned."""
 
-    async def page(
-        self,
-        organization_id: str,
-        limit: int,
-        after: Position | None,
-        search: str,
-        archived: str,
-    ) -> list[Customer]: ...
+    async def page(self, request: PageRequest) -> list[Customer]: ...
 
     async def ping(self) -> None: ...
 
@@ -88,15 +93,9 @@ class Store:
         expected_version: int | None,
     ) -> StoredCustomer | None:
         plan = self._queries.update(tuple(changes), expected_version is not None)
-        values = {
-            **changes,
-            "organization_id": organization_id,
-            "id": customer_id,
-            "now": now,
-            "expected_version": expected_version,
-        }
-        rows = await self._driver.write(plan, values)
-        return _stored(rows[0]) if rows else None
+        return await self._change(
+            plan, organization_id, customer_id, now, expected_version, changes
+        )
 
     async def set_archived(
         self,
@@ -107,7 +106,20 @@ class Store:
         expected_version: int | None,
     ) -> StoredCustomer | None:
         plan = self._queries.set_archived(archiving, expected_version is not None)
+        return await self._change(plan, organization_id, customer_id, now, expected_version)
+
+    async def _change(
+        self,
+        plan: Plan,
+        organization_id: str,
+        customer_id: str,
+        now: str,
+        expected_version: int | None,
+        changes: Values | None = None,
+    ) -> StoredCustomer | None:
+        """Run a change to one customer; the customer as it is after, or None."""
         values = {
+            **(changes or {}),
             "organization_id": organization_id,
             "id": customer_id,
             "now": now,
@@ -145,7 +157,8 @@ class Store:
         given = filters.given()
         if sort == NEWEST_FIRST and given.keys() == {"archived"}:
             # The list as most clients read it: each database's tuned way in.
-            return await self._driver.page(organization_id, limit, after, search, filters.archived)
+            request = PageRequest(organization_id, limit, after, search, filters.archived)
+            return await self._driver.page(request)
         column, descending = SORTS[sort]
         query = filtered_page(
             self._driver.dialect, column, descending, tuple(given), after is not None, bool(search)

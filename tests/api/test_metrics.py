@@ -92,6 +92,8 @@ class TestAcrossWorkers:
                 response = httpx.get(f"{server.url}{CUSTOMERS}", headers=headers)
                 assert response.status_code == 200
                 answered_by.add(response.headers["x-request-id"][:16])
+            # Each worker writes its tallies once a second: within two, every scrape has all.
+            time.sleep(2.5)
             scrapes = [httpx.get(f"{server.url}/metrics").text for _ in range(6)]
 
         assert len(answered_by) == 2, "both workers should have answered"
@@ -105,6 +107,7 @@ class TestAcrossWorkers:
         with ApiServer(tmp_path / "serve.log", settings=settings, env=env) as server:
             httpx.get(f"{server.url}{CUSTOMERS}", headers=bearer(session_token("org-m")))
             on_api_port = httpx.get(f"{server.url}/metrics")
+            time.sleep(2.5)  # the worker that answered writes its tallies once a second
             text = _scrape_when_up(f"http://127.0.0.1:{port}/metrics")
 
         assert on_api_port.status_code == 404
