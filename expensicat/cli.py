@@ -172,7 +172,7 @@ async def _run_worker(settings: Settings) -> None:
     except DatabaseUnavailable as error:
         raise click.ClickException(f"Cannot reach the database: {error}") from None
     try:
-        await run_worker(settings.data_dir, store, stop)
+        await run_worker(settings.data_dir, store, settings.changes.retention, stop)
     finally:
         await store.close()
 

@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Self
 
@@ -225,6 +226,20 @@ class MetricsSettings(Section):
         return host.strip("[]"), int(port)
 
 
+class ChangesSettings(Section):
+    """How long the changes feed keeps each change."""
+
+    retention_days: Positive = setting(
+        "CHANGES_RETENTION_DAYS", 30,
+        "days each change stays in the changes feed; a cursor whose next changes were "
+        "purged is a 410 `CURSOR_EXPIRED`, and its client resyncs",
+    )  # fmt: skip
+
+    @property
+    def retention(self) -> timedelta:
+        return timedelta(days=self.retention_days)
+
+
 class LogSettings(Section):
     """What goes to standard error."""
 
@@ -253,6 +268,7 @@ class Settings(Section):
     http: HttpSettings
     rate_limit: RateLimitSettings
     metrics: MetricsSettings
+    changes: ChangesSettings
     log: LogSettings
 
     @classmethod

@@ -26,3 +26,7 @@ class VersionMismatch(Exception):
     def __init__(self, current: int) -> None:
         super().__init__(f"the current version is {current}")
         self.current = current
+
+
+class Expired(Exception):
+    """A position in a feed older than what the service keeps: the caller must start over."""

@@ -37,11 +37,21 @@ class CursorSigner:
 
     def encode(self, position: Position, organization_id: str, query: str) -> str:
         """A cursor for `position`, valid only for this organization and normalized query."""
-        payload = f"{position.sort}|{position.value}|{position.id}".encode()
+        return self.seal(f"{position.sort}|{position.value}|{position.id}", organization_id, query)
+
+    def decode(self, cursor: str, organization_id: str, query: str) -> Position:
+        sort, value, row_id = self.open(cursor, organization_id, query).split("|", 2)
+        return Position(value=value, id=row_id, sort=sort)
+
+    def seal(self, text: str, organization_id: str, query: str) -> str:
+        """A cursor carrying `text`, valid only for this organization and normalized query."""
+        payload = text.encode()
         signature = self._sign(payload, organization_id, query)
         return _b64encode(signature + payload)
 
-    def decode(self, cursor: str, organization_id: str, query: str) -> Position:
+    def open(self, cursor: str, organization_id: str, query: str) -> str:
+        """The text a cursor carries, if this service sealed it for this organization and
+        query; else InvalidCursor."""
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         except (binascii.Error, ValueError):
@@ -54,13 +64,23 @@ class CursorSigner:
         expected = self._sign(payload, organization_id, query)
         if not hmac.compare_digest(signature, expected):
             raise InvalidCursor
-        sort, value, row_id = payload.decode().split("|", 2)
-        return Position(value=value, id=row_id, sort=sort)
+        return payload.decode()
 
     def _sign(self, payload: bytes, organization_id: str, query: str) -> bytes:
         query_hash = hashlib.sha256(query.encode()).digest()
         message = b"\x00".join((organization_id.encode(), query_hash, payload))
         return hmac.new(self._key, message, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
+
+
+def page_size(raw: str | None, default: int, maximum: int, problems: dict[str, list[str]]) -> int:
+    """The `limit` parameter: a whole number from 1 to `maximum`, never clamped; a problem
+    is added to `problems` otherwise."""
+    if raw is None:
+        return default
+    if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= maximum:
+        return int(raw)
+    problems["limit"] = [f"Must be a whole number from 1 to {maximum}."]
+    return 0
 
 
 def _b64encode(data: bytes) -> str:

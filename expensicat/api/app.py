@@ -41,6 +41,8 @@ from expensicat.auth.oauth2 import AccessTokens, JwksCache
 from expensicat.auth.session import SessionTokens
 from expensicat.auth.verifier import TokenVerifier
 from expensicat.background import worker as background
+from expensicat.changes import http as changes_http
+from expensicat.changes.feed import ChangeFeed
 from expensicat.config import OAuth2Settings, SessionSettings, Settings
 from expensicat.customers import http as customers_http
 from expensicat.customers.schemas import customer_schemas
@@ -52,7 +54,13 @@ from expensicat.ratelimit import BUCKETS_FILE_NAME, build_limiter
 
 logger = logging.getLogger("expensicat")
 
-ENDPOINTS: tuple[Endpoint, ...] = (*customers_http.ENDPOINTS, *health.ENDPOINTS)
+# The feed's path comes before /customers/{id}, which would take it.
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *changes_http.ENDPOINTS,
+    *customers_http.ENDPOINTS,
+    *health.ENDPOINTS,
+)
+SCHEMAS = {**customer_schemas(), **changes_http.change_schemas(), **health.SCHEMAS}
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -79,9 +87,11 @@ def create_app(settings: Settings) -> Starlette:
                 metrics=metrics,
             )
             app.state.database = store
-            app.state.customers = CustomerService(store, CursorSigner(derive_key(secret, "cursor")))
+            cursors = CursorSigner(derive_key(secret, "cursor"))
+            app.state.customers = CustomerService(store, cursors)
+            app.state.changes = ChangeFeed(store, cursors, settings.changes.retention)
             await started.enter_async_context(
-                background.in_process(settings.data_dir, store, duties)
+                background.in_process(settings.data_dir, store, settings.changes.retention, duties)
             )
             if metrics is not None:
                 await started.enter_async_context(watching(metrics, store))
@@ -94,7 +104,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             *(endpoint.route() for endpoint in ENDPOINTS),
-            *docs_routes(build_openapi(ENDPOINTS, {**customer_schemas(), **health.SCHEMAS})),
+            *docs_routes(build_openapi(ENDPOINTS, SCHEMAS)),
             *([metrics_route(metrics)] if metrics is not None and apart is None else []),
         ],
         middleware=_middleware(settings, limiter is not None, metrics),

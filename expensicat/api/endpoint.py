@@ -22,6 +22,7 @@ from expensicat.api.errors import ErrorType
 from expensicat.api.ratelimit import REQUESTS, Budget, spend
 from expensicat.api.shared import shared
 from expensicat.auth.principal import Principal
+from expensicat.changes.records import Actor
 from expensicat.errors import ValidationFailed
 
 
@@ -36,6 +37,14 @@ class Call:
     def organization_id(self) -> str:
         assert self.principal is not None, "only endpoints with a scope have a caller"
         return self.principal.organization_id
+
+    @property
+    def actor(self) -> Actor:
+        """Who the changes this request makes are recorded as made by."""
+        assert self.principal is not None, "only endpoints with a scope have a caller"
+        if self.principal.client_id is None:
+            return {"type": "user", "id": self.principal.subject}
+        return {"type": "client", "id": self.principal.client_id}
 
     def path(self, name: str) -> str:
         value: str = self.request.path_params[name]

@@ -20,7 +20,7 @@ from expensicat.api.conditional import etag
 from expensicat.api.responses import json_response
 from expensicat.api.shared import shared
 from expensicat.db.errors import DatabaseUnavailable
-from expensicat.errors import NotFound, ValidationFailed, VersionMismatch
+from expensicat.errors import Expired, NotFound, ValidationFailed, VersionMismatch
 
 RETRY_AFTER_SECONDS = "2"
 
@@ -90,6 +90,13 @@ NOT_FOUND = ErrorType(
 METHOD_NOT_ALLOWED = ErrorType(
     405, "METHOD_NOT_ALLOWED", "Method not allowed.", "the path does not serve this method"
 )
+CURSOR_EXPIRED = ErrorType(
+    410,
+    "CURSOR_EXPIRED",
+    "This cursor is older than the changes kept: resync from the list, then follow the feed "
+    "from the cursor of ?from=now taken before it.",
+    "the cursor is older than the retention of changes: resync",
+)
 PRECONDITION_FAILED = ErrorType(
     412,
     "PRECONDITION_FAILED",
@@ -157,12 +164,14 @@ def from_domain(error: Exception) -> ApiError:
             f"The {error.resource} has changed since the ETag in If-Match.",
             headers={"ETag": etag(error.current)},
         )
+    if isinstance(error, Expired):
+        return CURSOR_EXPIRED()
     if isinstance(error, DatabaseUnavailable):
         return service_unavailable()
     return INTERNAL_ERROR()
 
 
-DOMAIN_ERRORS = (ValidationFailed, NotFound, VersionMismatch, DatabaseUnavailable)
+DOMAIN_ERRORS = (ValidationFailed, NotFound, VersionMismatch, Expired, DatabaseUnavailable)
 
 
 async def handle_api_error(request: Request, error: Exception) -> Response:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -24,12 +25,22 @@ log = logging.getLogger("expensicat.background")
 class Housekeeping(Protocol):
     async def purge_keys(self, created_before: str) -> None: ...
 
+    async def purge_changes(self, occurred_before: str) -> int: ...
 
-def jobs(store: Housekeeping) -> list[Job]:
+
+def jobs(store: Housekeeping, changes_retention: timedelta) -> list[Job]:
     async def forget_expired_keys() -> None:
         await store.purge_keys(timestamp(utc_now() - KEY_RETENTION))
 
-    return [Job("forget expired idempotency keys", HOUSEKEEPING_SECONDS, forget_expired_keys)]
+    async def purge_old_changes() -> None:
+        purged = await store.purge_changes(timestamp(utc_now() - changes_retention))
+        if purged:
+            log.info("Purged %d changes older than %s", purged, changes_retention)
+
+    return [
+        Job("forget expired idempotency keys", HOUSEKEEPING_SECONDS, forget_expired_keys),
+        Job("purge changes past their retention", HOUSEKEEPING_SECONDS, purge_old_changes),
+    ]
 
 
 # Something else the lease holder runs (such as a metrics listener): started once the lease
@@ -38,7 +49,11 @@ Duty = Callable[[], Callable[[], None]]
 
 
 async def run_worker(
-    data_dir: Path, store: Housekeeping, stop: asyncio.Event, duties: Sequence[Duty] = ()
+    data_dir: Path,
+    store: Housekeeping,
+    changes_retention: timedelta,
+    stop: asyncio.Event,
+    duties: Sequence[Duty] = (),
 ) -> None:
     """Run the jobs while this process holds the host's lease, until `stop` is set."""
     lease = HostLease(data_dir / LEASE_FILE_NAME)
@@ -49,7 +64,7 @@ async def run_worker(
                 return
         log.info("Background work runs in this process")
         stops = [start() for start in duties]
-        await run_jobs(jobs(store), stop)
+        await run_jobs(jobs(store, changes_retention), stop)
     finally:
         for stop_duty in stops:
             stop_duty()
@@ -58,11 +73,14 @@ async def run_worker(
 
 @asynccontextmanager
 async def in_process(
-    data_dir: Path, store: Housekeeping, duties: Sequence[Duty] = ()
+    data_dir: Path,
+    store: Housekeeping,
+    changes_retention: timedelta,
+    duties: Sequence[Duty] = (),
 ) -> AsyncIterator[None]:
     """Offer to run the background work in this process for as long as the block runs."""
     stop = asyncio.Event()
-    task = asyncio.create_task(run_worker(data_dir, store, stop, duties))
+    task = asyncio.create_task(run_worker(data_dir, store, changes_retention, stop, duties))
     try:
         yield
     finally:

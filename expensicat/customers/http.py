@@ -47,7 +47,7 @@ async def create_customer(call: Call) -> Response:
     location = {"Location": f"{CUSTOMERS}/{draft.customer['id']}"}
 
     async def create(hold: KeyHold | None) -> bool:
-        return await service.create(draft, hold)
+        return await service.create(draft, call.actor, hold)
 
     return await once(call, body, _customer_response(draft, 201, location), create)
 
@@ -65,7 +65,11 @@ async def update_customer(call: Call) -> Response:
     """Change some fields of a customer: absent fields stay, null clears."""
     body = await call.json()
     updated = await customers(call.request).update(
-        call.organization_id, call.path("id"), body, if_match_versions(call.header("if-match"))
+        call.organization_id,
+        call.path("id"),
+        body,
+        call.actor,
+        if_match_versions(call.header("if-match")),
     )
     return _customer_response(updated)
 
@@ -82,7 +86,11 @@ async def restore_customer(call: Call) -> Response:
 
 async def _set_archived(call: Call, archiving: bool) -> Response:
     changed = await customers(call.request).set_archived(
-        call.organization_id, call.path("id"), archiving, if_match_versions(call.header("if-match"))
+        call.organization_id,
+        call.path("id"),
+        archiving,
+        call.actor,
+        if_match_versions(call.header("if-match")),
     )
     return _customer_response(changed)
 
@@ -93,6 +101,7 @@ async def erase_customer(call: Call) -> Response:
         call.organization_id,
         call.path("id"),
         erased_answer("customer"),
+        call.actor,
         if_match_versions(call.header("if-match")),
     )
     return Response(status_code=204)

@@ -16,7 +16,7 @@ from expensicat.customers.fields import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_QU
 from expensicat.customers.search import fold
 from expensicat.customers.validation import COUNTRY_CODES, NUL_MESSAGE
 from expensicat.errors import ValidationFailed
-from expensicat.paging import NEWEST_FIRST, InvalidCursor, Position
+from expensicat.paging import NEWEST_FIRST, InvalidCursor, Position, page_size
 from expensicat.timestamps import timestamp
 
 # "false": active customers only (the default), "true": archived ones only, "any": both.
@@ -97,7 +97,7 @@ def parse_list_query(
     gives the position a cursor names, or raises InvalidCursor."""
     given = dict(params)
     problems: dict[str, list[str]] = {}
-    limit = _limit(given.get("limit"), problems)
+    limit = page_size(given.get("limit"), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, problems)
     q = _search(given.get("q", ""), problems)
     sort = given.get("sort", NEWEST_FIRST)
     if sort not in SORTS:
@@ -161,15 +161,6 @@ def _moment(name: str, raw: str | None, problems: dict[str, list[str]]) -> str |
         problems[name] = ["Must be a real date and time, from year 1 to 9999 in UTC."]
         return None
     return timestamp(moment)
-
-
-def _limit(raw: str | None, problems: dict[str, list[str]]) -> int:
-    if raw is None:
-        return DEFAULT_PAGE_SIZE
-    if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_PAGE_SIZE:
-        return int(raw)
-    problems["limit"] = [f"Must be a whole number from 1 to {MAX_PAGE_SIZE}."]
-    return 0
 
 
 def _search(raw: str, problems: dict[str, list[str]]) -> str:

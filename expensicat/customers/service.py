@@ -10,6 +10,7 @@ from typing import Any, cast
 
 import uuid_utils
 
+from expensicat.changes.records import Actor, ChangeStamp
 from expensicat.customers.errors import CustomerChanged, CustomerNotFound
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer
 from expensicat.customers.listing import SORTS, parse_list_query
@@ -51,10 +52,14 @@ class CustomerService:
         customer = cast(Customer, {**dict.fromkeys(PUBLIC_FIELDS), **values, **server_fields})
         return StoredCustomer(customer=customer, version=1)
 
-    async def create(self, draft: StoredCustomer, hold: KeyHold | None = None) -> bool:
+    async def create(
+        self, draft: StoredCustomer, actor: Actor, hold: KeyHold | None = None
+    ) -> bool:
         """Store a drafted customer; with a held idempotency key, only while it is held
         (False when the claim was lost meanwhile, and nothing was stored)."""
-        return await self._store.insert(draft.customer, fold(draft.customer["name"]), hold)
+        customer = draft.customer
+        stamp = ChangeStamp.by(actor)
+        return await self._store.insert(customer, fold(customer["name"]), stamp, hold)
 
     async def get(self, organization_id: str, customer_id: str) -> StoredCustomer:
         found = await self._store.fetch(organization_id, _canonical_id(customer_id))
@@ -67,6 +72,7 @@ class CustomerService:
         organization_id: str,
         customer_id: str,
         body: Mapping[str, Any],
+        actor: Actor,
         if_match: frozenset[int] | None = None,
     ) -> StoredCustomer:
         """Apply a PATCH body; with `if_match`, only while the version is one of those."""
@@ -80,8 +86,9 @@ class CustomerService:
         if "name" in changes:
             changes["name_search"] = fold(changes["name"] or "")
         expected = await self._expected_version(organization_id, customer_id, if_match)
+        now, stamp = timestamp(self._clock()), ChangeStamp.by(actor)
         updated = await self._store.update(
-            organization_id, customer_id, changes, timestamp(self._clock()), expected
+            organization_id, customer_id, changes, now, expected, stamp
         )
         if updated is not None:
             return updated
@@ -95,13 +102,15 @@ class CustomerService:
         organization_id: str,
         customer_id: str,
         archiving: bool,
+        actor: Actor,
         if_match: frozenset[int] | None = None,
     ) -> StoredCustomer:
         """Archive or restore a customer; one already so is answered as it is, unchanged."""
         customer_id = _canonical_id(customer_id)
         expected = await self._expected_version(organization_id, customer_id, if_match)
+        now, stamp = timestamp(self._clock()), ChangeStamp.by(actor)
         changed = await self._store.set_archived(
-            organization_id, customer_id, archiving, timestamp(self._clock()), expected
+            organization_id, customer_id, archiving, now, expected, stamp
         )
         if changed is not None:
             return changed
@@ -116,13 +125,18 @@ class CustomerService:
         organization_id: str,
         customer_id: str,
         erased_response: str,
+        actor: Actor,
         if_match: frozenset[int] | None = None,
     ) -> None:
-        """Erase a customer for good: the record, and every recorded answer naming it, which
-        `erased_response` replaces. Its id is never issued again (ids are UUIDv7)."""
+        """Erase a customer for good: the record, every recorded answer naming it, which
+        `erased_response` replaces, and its values in the changes recorded of it. Its id is
+        never issued again (ids are UUIDv7)."""
         customer_id = _canonical_id(customer_id)
         expected = await self._expected_version(organization_id, customer_id, if_match)
-        if await self._store.erase(organization_id, customer_id, expected, erased_response):
+        now, stamp = timestamp(self._clock()), ChangeStamp.by(actor)
+        if await self._store.erase(
+            organization_id, customer_id, expected, erased_response, now, stamp
+        ):
             return
         current = await self.get(organization_id, customer_id)  # not found wins over stale
         raise CustomerChanged(current.version)

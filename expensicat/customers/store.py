@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from expensicat.changes.records import ChangeStamp
 from expensicat.customers.fields import Customer
 from expensicat.customers.listing import NO_FILTERS, Filters
 from expensicat.keys import KeyHold, KeyStore
@@ -22,9 +23,14 @@ class CustomerStore(KeyStore, Protocol):
     format of expensicat.timestamps."""
 
     async def insert(
-        self, customer: Customer, name_search: str, hold: KeyHold | None = None
+        self,
+        customer: Customer,
+        name_search: str,
+        stamp: ChangeStamp,
+        hold: KeyHold | None = None,
     ) -> bool:
-        """Store a new customer whose every public field is set (absent ones as None).
+        """Store a new customer whose every public field is set (absent ones as None), and
+        record its creation as a change, in one transaction (as every write below does).
 
         With a held idempotency key, record the response on the key in the same
         transaction, so that a retry finds both or neither; if the claim was lost
@@ -41,6 +47,7 @@ class CustomerStore(KeyStore, Protocol):
         changes: dict[str, str | None],
         now: str,
         expected_version: int | None,
+        stamp: ChangeStamp,
     ) -> StoredCustomer | None:
         """Apply changes, bump the version and move updated_at forward to at least `now`.
 
@@ -55,6 +62,7 @@ class CustomerStore(KeyStore, Protocol):
         archiving: bool,
         now: str,
         expected_version: int | None,
+        stamp: ChangeStamp,
     ) -> StoredCustomer | None:
         """Archive (at `now`) or restore a customer that is not so already, as a change.
 
@@ -68,10 +76,13 @@ class CustomerStore(KeyStore, Protocol):
         customer_id: str,
         expected_version: int | None,
         erased_response: str,
+        now: str,
+        stamp: ChangeStamp,
     ) -> bool:
         """Delete the customer and, in the same transaction, put `erased_response` in place
-        of every recorded idempotent answer that names it. False, erasing nothing, when
-        there is no such customer or, with `expected_version`, its version differs."""
+        of every recorded idempotent answer that names it, and clear it from every change
+        recorded of it. False, erasing nothing, when there is no such customer or, with
+        `expected_version`, its version differs."""
 
     async def list_page(
         self,

@@ -1,13 +1,14 @@
-"""Storage: schema migrations and the SQLite and PostgreSQL customer stores."""
+"""Storage: schema migrations and the SQLite and PostgreSQL stores."""
 
 from __future__ import annotations
 
 from expensicat.config import DatabaseSettings
-from expensicat.customers.store import CustomerStore
+from expensicat.db.store import Store
 
 
-async def open_store(database: DatabaseSettings) -> CustomerStore:
-    """The store for the configured database, ready to serve."""
+async def open_store(database: DatabaseSettings) -> Store:
+    """The store for the configured database, ready to serve: customers, their idempotency
+    keys and their changes."""
     if database.is_sqlite:
         from expensicat.db.sqlite import SqliteStore
 

@@ -34,7 +34,17 @@ from sqlalchemy.sql.dml import (
 )
 from sqlalchemy.sql.expression import FromClause
 
+from expensicat.changes.records import ARCHIVED, CREATED, ERASED, RESTORED, UPDATED
 from expensicat.customers.fields import PUBLIC_FIELDS, WRITABLE_FIELDS
+from expensicat.db.changes import (
+    FEED_PAGE,
+    LAST_TO_PURGE,
+    PURGE,
+    PURGED_THROUGH,
+    forget_customer,
+    mark_purged,
+    record_change,
+)
 from expensicat.db.compiled import compile_for
 from expensicat.db.spelling import JustAfter, upsert
 from expensicat.db.tables import customers
@@ -83,7 +93,12 @@ HOLD_KEY = (
 
 
 def insert_customer(when: Condition | None) -> ReturningInsert[Any]:
-    return insert_row(customers, INSERTED, when).returning(customers.c.version)
+    return insert_row(customers, INSERTED, when).returning(*STORED)
+
+
+def create_customer(guard: Update | None) -> UnitOfWork:
+    """Insert a customer and record its creation; with a guard, only while it holds."""
+    return UnitOfWork(insert_customer, guard=guard, joined=(record_change(CREATED),))
 
 
 def claim_key(dialect: Dialect) -> ReturningInsert[Any]:
@@ -119,7 +134,7 @@ def update_customer(fields: tuple[str, ...], conditional: bool) -> UnitOfWork:
         changes = {name: param(customers.c[name]) for name in fields}
         return _only(_change(changes), conditional, when).returning(*STORED)
 
-    return UnitOfWork(write)
+    return UnitOfWork(write, joined=(record_change(UPDATED),))
 
 
 def _change(values: dict[str, Any]) -> Update:
@@ -157,12 +172,13 @@ def set_archived(archiving: bool, conditional: bool) -> UnitOfWork:
         change = _change({"archived_at": new_value}).where(state)
         return _only(change, conditional, when).returning(*STORED)
 
-    return UnitOfWork(write)
+    return UnitOfWork(write, joined=(record_change(ARCHIVED if archiving else RESTORED),))
 
 
 def erase_customer(conditional: bool) -> UnitOfWork:
     """Delete a customer, and in the same unit replace every recorded idempotent answer that
-    names it: neither its values nor a hash of the request that carried them stay."""
+    names it and clear it from every change recorded of it: neither its values nor a hash
+    of the request that carried them stay. The erasure is recorded as a change, by id."""
 
     def write(when: Condition | None) -> ReturningDelete[Any]:
         erase = delete(customers).where(*_CUSTOMER_KEY)
@@ -179,7 +195,8 @@ def erase_customer(conditional: bool) -> UnitOfWork:
             )
         )
 
-    return UnitOfWork(write, joined=(scrub_keys,))
+    erased = record_change(ERASED, with_customer=False)
+    return UnitOfWork(write, joined=(scrub_keys, forget_customer, erased))
 
 
 class Queries:
@@ -189,11 +206,16 @@ class Queries:
         self.dialect = dialect
         self.fetch = compile_for(FETCH, dialect)
         self.find_key = compile_for(FIND_KEY, dialect)
-        self.insert = plan(UnitOfWork(insert_customer), dialect)
-        self.insert_holding_key = plan(UnitOfWork(insert_customer, guard=HOLD_KEY), dialect)
+        self.insert = plan(create_customer(None), dialect)
+        self.insert_holding_key = plan(create_customer(HOLD_KEY), dialect)
         self.claim_key = Plan(compile_for(claim_key(dialect), dialect))
         self.release_key = Plan(compile_for(RELEASE_KEY, dialect))
         self.purge_keys = Plan(compile_for(PURGE_KEYS, dialect))
+        self.feed_page = compile_for(FEED_PAGE, dialect)
+        self.purged_through = compile_for(PURGED_THROUGH, dialect)
+        self.last_to_purge = compile_for(LAST_TO_PURGE, dialect)
+        self.mark_purged = Plan(compile_for(mark_purged(dialect), dialect))
+        self.purge = Plan(compile_for(PURGE.returning(true()), dialect))
 
     @cache  # noqa: B019 (one Queries per dialect, alive as long as the process)
     def set_archived(self, archiving: bool, conditional: bool) -> Plan:

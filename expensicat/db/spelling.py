@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Table, Text
+from sqlalchemy import BigInteger, DateTime, Table, Text, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -143,3 +143,77 @@ Upsert = postgresql.Insert | sqlite.Insert
 def upsert(dialect: Dialect) -> Callable[[Table], Upsert]:
     """The dialect's INSERT that can say ON CONFLICT: both take the same arguments."""
     return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+
+
+class JsonObject(ColumnElement[str]):
+    """A JSON object as text, of the names and values given, in their order."""
+
+    inherit_cache = True
+    type = Text()
+    # What SQLAlchemy compares and copies of the element; never changed.
+    _traverse_internals = [("values", InternalTraversal.dp_clauseelement_list)]  # noqa: RUF012
+
+    def __init__(self, fields: dict[str, ColumnElement[Any]]) -> None:
+        self.values = [
+            part for name, value in fields.items() for part in (literal_column(f"'{name}'"), value)
+        ]
+
+
+@compiles(JsonObject, "postgresql")
+def _json_build_object(element: JsonObject, compiler: SQLCompiler, **kw: Any) -> str:
+    # json, not jsonb: it keeps the fields in the order given.
+    return f"json_build_object({_listed(element, compiler, **kw)})::text"
+
+
+@compiles(JsonObject, "sqlite")
+def _json_object(element: JsonObject, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_object({_listed(element, compiler, **kw)})"
+
+
+def _listed(element: JsonObject, compiler: SQLCompiler, **kw: Any) -> str:
+    return ", ".join(compiler.process(value, **kw) for value in element.values)
+
+
+def as_text(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The column as the store reads it (ids and timestamps as text), inside an expression,
+    where SQLAlchemy would not apply the type's own conversion."""
+    converted = column.type.column_expression(column)
+    return column if converted is None else converted
+
+
+class _Spelled(ColumnElement[int]):
+    """An integer each database spells its own way, given by name in `_SPELLINGS`."""
+
+    inherit_cache = True
+    type = BigInteger()
+    _traverse_internals = [("name", InternalTraversal.dp_string)]  # noqa: RUF012
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+# The place of changes in the feed (db/changes.py): on PostgreSQL the writing transaction,
+# and the oldest transaction still running, before which every change is final; on SQLite,
+# whose single writer commits in order, 0, and the last seq issued.
+_SPELLINGS = {
+    "postgresql": {
+        "transaction": "pg_current_xact_id()::text::bigint",
+        "horizon_tx": "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        "horizon_seq": "0",
+    },
+    "sqlite": {
+        "transaction": "0",
+        "horizon_tx": "0",
+        "horizon_seq": (
+            "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'customer_changes'), 0)"
+        ),
+    },
+}
+CURRENT_TRANSACTION = _Spelled("transaction")
+HORIZON_TX = _Spelled("horizon_tx")
+HORIZON_SEQ = _Spelled("horizon_seq")
+
+
+@compiles(_Spelled)
+def _spelled(element: _Spelled, compiler: SQLCompiler, **kw: Any) -> str:
+    return _SPELLINGS[compiler.dialect.name][element.name]

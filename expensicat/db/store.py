@@ -13,8 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
+import orjson
 from sqlalchemy.engine import Dialect
 
+from expensicat.changes.records import Actor, Change, ChangeStamp
+from expensicat.changes.store import Place, StoredChange
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer, customer_from
 from expensicat.customers.listing import NO_FILTERS, SORTS, Filters
 from expensicat.customers.store import StoredCustomer
@@ -69,9 +72,13 @@ class Store:
         self._queries = queries_for(driver.dialect)
 
     async def insert(
-        self, customer: Customer, name_search: str, hold: KeyHold | None = None
+        self,
+        customer: Customer,
+        name_search: str,
+        stamp: ChangeStamp,
+        hold: KeyHold | None = None,
     ) -> bool:
-        values = {**customer, "name_search": name_search}
+        values = {**customer, "name_search": name_search, **_stamped(stamp, customer["created_at"])}
         if hold is None:
             await self._driver.write(self._queries.insert, values)
             return True
@@ -91,10 +98,11 @@ class Store:
         changes: dict[str, str | None],
         now: str,
         expected_version: int | None,
+        stamp: ChangeStamp,
     ) -> StoredCustomer | None:
         plan = self._queries.update(tuple(changes), expected_version is not None)
         return await self._change(
-            plan, organization_id, customer_id, now, expected_version, changes
+            plan, organization_id, customer_id, expected_version, _stamped(stamp, now), changes
         )
 
     async def set_archived(
@@ -104,25 +112,28 @@ class Store:
         archiving: bool,
         now: str,
         expected_version: int | None,
+        stamp: ChangeStamp,
     ) -> StoredCustomer | None:
         plan = self._queries.set_archived(archiving, expected_version is not None)
-        return await self._change(plan, organization_id, customer_id, now, expected_version)
+        return await self._change(
+            plan, organization_id, customer_id, expected_version, _stamped(stamp, now)
+        )
 
     async def _change(
         self,
         plan: Plan,
         organization_id: str,
         customer_id: str,
-        now: str,
         expected_version: int | None,
+        stamped: Values,
         changes: Values | None = None,
     ) -> StoredCustomer | None:
         """Run a change to one customer; the customer as it is after, or None."""
         values = {
             **(changes or {}),
+            **stamped,
             "organization_id": organization_id,
             "id": customer_id,
-            "now": now,
             "expected_version": expected_version,
         }
         rows = await self._driver.write(plan, values)
@@ -134,9 +145,12 @@ class Store:
         customer_id: str,
         expected_version: int | None,
         erased_response: str,
+        now: str,
+        stamp: ChangeStamp,
     ) -> bool:
         plan = self._queries.erase(expected_version is not None)
         values = {
+            **_stamped(stamp, now),
             "organization_id": organization_id,
             "id": customer_id,
             "customer_id": customer_id,
@@ -169,6 +183,34 @@ class Store:
         if search:
             values["pattern"] = like_pattern(search)
         return customers_in_order(await self._driver.read(query, values))
+
+    async def feed_page(
+        self, organization_id: str, after: Place, limit: int
+    ) -> tuple[Place, list[StoredChange]]:
+        values = {
+            "organization_id": organization_id,
+            "after_tx": after[0],
+            "after_seq": after[1],
+            "limit": limit,
+        }
+        rows = await self._driver.read(self._queries.feed_page, values)
+        horizon = (rows[0][0], rows[0][1])
+        return horizon, [_stored_change(row) for row in rows if row[2] is not None]
+
+    async def purged_through(self) -> Place | None:
+        rows = await self._driver.read(self._queries.purged_through, {})
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    async def purge_changes(self, occurred_before: str) -> int:
+        values = {"horizon": occurred_before}
+        last = await self._driver.read(self._queries.last_to_purge, values)
+        if not last:
+            return 0
+        values.update(tx=last[0][0], seq=last[0][1])
+        # The mark first: a cursor it passes is refused from now on, before anything after
+        # that cursor is gone.
+        await self._driver.write(self._queries.mark_purged, values)
+        return len(await self._driver.write(self._queries.purge, values))
 
     async def claim_key(
         self,
@@ -215,6 +257,32 @@ class Store:
 def customer_in_order(row: Row) -> Customer:
     """A customer from a row of its public fields, in order."""
     return customer_from(zip(PUBLIC_FIELDS, row, strict=True))
+
+
+def _stamped(stamp: ChangeStamp, now: str) -> dict[str, str]:
+    """The values a change record takes from the write that makes it."""
+    return {
+        "now": now,
+        "change_id": stamp.id,
+        "actor_type": stamp.actor["type"],
+        "actor_id": stamp.actor["id"],
+    }
+
+
+def _stored_change(row: Row) -> StoredChange:
+    tx, seq, change_id, change_type, occurred_at, customer_id, customer, actor_type, actor_id = row[
+        2:
+    ]
+    actor: Actor = {"type": actor_type, "id": actor_id}
+    change: Change = {
+        "id": change_id,
+        "type": change_type,
+        "occurred_at": occurred_at,
+        "customer_id": customer_id,
+        "customer": None if customer is None else cast(Customer, orjson.loads(customer)),
+        "actor": actor,
+    }
+    return StoredChange(place=(tx, seq), change=change)
 
 
 def customers_in_order(rows: list[Row]) -> list[Customer]:

@@ -1,4 +1,4 @@
-"""The tables the store reads and writes, as migrations 0001 to 0007 create them.
+"""The tables the store reads and writes, as migrations 0001 to 0009 create them.
 
 Defined once for both databases; only the types of ids and timestamps differ, and the
 types in spelling.py carry that. The migrations stay the authority on the schema (these
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, Text
 
 from expensicat.customers.fields import WRITABLE_FIELDS
 from expensicat.db.spelling import Id, Timestamp
@@ -48,4 +48,30 @@ idempotency_keys = _owned(
     Column("created_at", Timestamp, nullable=False),
     # An in-flight claim whose holder died can be taken over after this moment.
     Column("locked_until", Timestamp, nullable=False),
+)
+
+customer_changes = Table(
+    "customer_changes",
+    metadata,
+    # The feed's order within an organization is (tx, seq): migration 0009 says how.
+    Column("organization_id", Text, primary_key=True),
+    Column("tx", BigInteger, primary_key=True),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("id", Id, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("occurred_at", Timestamp, nullable=False),
+    Column("customer_id", Id, nullable=False),
+    # The customer as JSON after the change; NULL once the customer is erased.
+    Column("customer", Text),
+    Column("actor_type", Text, nullable=False),
+    Column("actor_id", Text, nullable=False),
+)
+
+# One row: the place of the last change the retention purge deleted.
+purged_changes = Table(
+    "purged_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tx", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
 )

@@ -7,6 +7,7 @@ import asyncio
 import signal
 import subprocess
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,7 @@ class TestHousekeeping:
                 await store.claim_key("org", "old", "h", old, old, expired_before=old)
                 now = "2999-01-01T00:00:00.000000Z"
                 await store.claim_key("org", "new", "h", now, now, expired_before=old)
-                for job in jobs(store):
+                for job in jobs(store, timedelta(days=30)):
                     await job.run()
                 retry_old = await store.claim_key("org", "old", "other", now, now, old)
                 retry_new = await store.claim_key("org", "new", "other", now, now, old)
@@ -105,7 +106,9 @@ class TestHousekeeping:
         async def scenario() -> bool:
             store = await open_store(sqlite_settings.database)
             stop = asyncio.Event()
-            worker = asyncio.create_task(run_worker(sqlite_settings.data_dir, store, stop))
+            worker = asyncio.create_task(
+                run_worker(sqlite_settings.data_dir, store, timedelta(days=30), stop)
+            )
             await asyncio.sleep(0.2)
             waiting = not worker.done()
             stop.set()

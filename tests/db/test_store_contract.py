@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
+from expensicat.changes.records import ChangeStamp
 from expensicat.config import Settings
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer, customer_from
 from expensicat.customers.search import fold
@@ -58,8 +59,11 @@ def new_customer(
     return customer_from(values)
 
 
+STAMP = ChangeStamp.by({"type": "user", "id": "user-1"})
+
+
 async def insert(store: CustomerStore, customer: Customer, hold: KeyHold | None = None) -> bool:
-    return await store.insert(customer, fold(customer["name"]), hold)
+    return await store.insert(customer, fold(customer["name"]), STAMP, hold)
 
 
 async def claim(
@@ -112,7 +116,12 @@ class TestUpdate:
         await insert(store, customer)
 
         updated = await store.update(
-            org, customer["id"], {"email": "new@example.com", "phone": None}, at(5), None
+            org,
+            customer["id"],
+            {"email": "new@example.com", "phone": None},
+            at(5),
+            None,
+            STAMP,
         )
 
         assert updated is not None
@@ -127,13 +136,13 @@ class TestUpdate:
         customer = new_customer(org)
         await insert(store, customer)
 
-        stale = await store.update(org, customer["id"], {"notes": "stale"}, at(1), 2)
-        current = await store.update(org, customer["id"], {"notes": "current"}, at(2), 1)
+        stale = await store.update(org, customer["id"], {"notes": "stale"}, at(1), 2, STAMP)
+        current = await store.update(org, customer["id"], {"notes": "current"}, at(2), 1, STAMP)
 
         assert stale is None
         assert current is not None
         assert (current.version, current.customer["notes"]) == (2, "current")
-        again = await store.update(org, customer["id"], {"notes": "stale again"}, at(3), 1)
+        again = await store.update(org, customer["id"], {"notes": "stale again"}, at(3), 1, STAMP)
         assert again is None
         assert await store.fetch(org, customer["id"]) == current
 
@@ -142,7 +151,9 @@ class TestUpdate:
         self, store: CustomerStore, org: str, expected_version: int | None
     ) -> None:
         missing = str(uuid.uuid4())
-        assert await store.update(org, missing, {"notes": "x"}, at(1), expected_version) is None
+        assert (
+            await store.update(org, missing, {"notes": "x"}, at(1), expected_version, STAMP) is None
+        )
         assert await store.fetch(org, missing) is None
 
     async def test_another_organization_cannot_change_a_customer(
@@ -151,7 +162,8 @@ class TestUpdate:
         customer = new_customer(org)
         await insert(store, customer)
         assert (
-            await store.update(f"{org}-other", customer["id"], {"notes": "x"}, at(1), None) is None
+            await store.update(f"{org}-other", customer["id"], {"notes": "x"}, at(1), None, STAMP)
+            is None
         )
         found = await store.fetch(org, customer["id"])
         assert found is not None
@@ -173,7 +185,7 @@ class TestUpdate:
         customer = new_customer(org, created_at=created, updated_at=created)
         await insert(store, customer)
 
-        updated = await store.update(org, customer["id"], {"notes": "x"}, now, None)
+        updated = await store.update(org, customer["id"], {"notes": "x"}, now, None, STAMP)
 
         assert updated is not None
         assert updated.customer["updated_at"] == expected
@@ -186,7 +198,7 @@ class TestUpdate:
         await insert(store, customer)
         moments = []
         for n in range(3):
-            updated = await store.update(org, customer["id"], {"notes": str(n)}, at(0), None)
+            updated = await store.update(org, customer["id"], {"notes": str(n)}, at(0), None, STAMP)
             assert updated is not None
             moments.append(updated.customer["updated_at"])
         assert moments == [at(0.000001), at(0.000002), at(0.000003)]
@@ -201,7 +213,7 @@ class TestUpdate:
             "name_search": fold("Ünïcode Naïve"),
         }
 
-        await store.update(org, customer["id"], changes, at(1), None)
+        await store.update(org, customer["id"], changes, at(1), None, STAMP)
 
         assert await store.list_page(org, 10, None, fold("old")) == []
         [found] = await store.list_page(org, 10, None, fold("naive"))

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.expression import FromClause
 
+from expensicat.changes.records import Actor, ChangeStamp
 from expensicat.config import Settings
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer, customer_from
 from expensicat.db.compiled import POSTGRES, SQLITE, compile_for
@@ -72,6 +73,9 @@ async def driver(migrated: Settings) -> AsyncIterator[Driver]:
         await driver.close()
 
 
+ACTOR: Actor = {"type": "user", "id": "user-1"}
+
+
 @pytest.fixture
 async def customer(driver: Driver, org: str) -> Customer:
     values = dict.fromkeys(PUBLIC_FIELDS)
@@ -80,7 +84,7 @@ async def customer(driver: Driver, org: str) -> Customer:
         created_at=CREATED, updated_at=CREATED,
     )  # fmt: skip
     customer = customer_from(values)
-    assert await Store(driver).insert(customer, "acme")
+    assert await Store(driver).insert(customer, "acme", ChangeStamp.by(ACTOR))
     return customer
 
 

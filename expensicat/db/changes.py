@@ -1,0 +1,161 @@
+"""The changes feed's statements: recording a change with the write that made it, reading
+the feed in order, clearing an erased customer from it, and purging old changes.
+
+A change's place is (tx, seq). The hard part of any feed read by position is a write that
+takes a low position and commits late, after a reader has already passed it. Here a reader
+only goes as far as the horizon, the place before which every change is final:
+
+- PostgreSQL: tx is the id of the writing transaction. Ids are handed out in increasing
+  order, and the oldest one still running (the snapshot's xmin) bounds them: every change
+  of a lower tx has committed or never will, and every later change will have a tx at or
+  above it. So the feed lists changes below it only, and a reader that went up to it never
+  sees a change appear behind it. Writers never wait for each other, as a counter would
+  make them.
+- SQLite: one writer at a time, so changes commit in the order their rowid (seq) is given;
+  tx is 0 and the horizon is the last seq issued.
+
+Two changes to one customer come in the order they were made: a customer's row is the first
+thing each unit of work writes, and a transaction takes its id when it first writes, so the
+second writer, which waits on the first's row lock, takes the higher id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BindParameter,
+    bindparam,
+    delete,
+    insert,
+    literal,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy import null as sql_null
+from sqlalchemy import update as sql_update
+from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.sql.expression import FromClause, Select
+
+from expensicat.customers.fields import PUBLIC_FIELDS
+from expensicat.db.spelling import (
+    CURRENT_TRANSACTION,
+    HORIZON_SEQ,
+    HORIZON_TX,
+    JsonObject,
+    as_text,
+    upsert,
+)
+from expensicat.db.tables import customer_changes as changes
+from expensicat.db.tables import purged_changes
+from expensicat.db.unit_of_work import Joined
+
+PLACE = tuple_(changes.c.tx, changes.c.seq)
+# What a reader gets of a change, after its place.
+CHANGE = (
+    changes.c.id,
+    changes.c.type,
+    changes.c.occurred_at,
+    changes.c.customer_id,
+    changes.c.customer,
+    changes.c.actor_type,
+    changes.c.actor_id,
+)
+
+
+def _param(name: str, like: Any) -> BindParameter[Any]:
+    return bindparam(name, type_=like.type)
+
+
+def record_change(change_type: str, with_customer: bool = True) -> Joined:
+    """A joined write (unit_of_work) that records the change of `change_type` to the written
+    customer: the customer as it now stands, or none (an erasure)."""
+
+    def joined(written: FromClause) -> Insert:
+        customer = (
+            JsonObject({field: as_text(written.c[field]) for field in PUBLIC_FIELDS})
+            if with_customer
+            else sql_null()
+        )
+        row = select(
+            _param("organization_id", changes.c.organization_id),
+            CURRENT_TRANSACTION,
+            _param("change_id", changes.c.id),
+            literal(change_type),
+            _param("now", changes.c.occurred_at),
+            written.c.id,
+            customer,
+            _param("actor_type", changes.c.actor_type),
+            _param("actor_id", changes.c.actor_id),
+        )
+        columns = ["organization_id", "tx", "id", "type", "occurred_at", "customer_id",
+                   "customer", "actor_type", "actor_id"]  # fmt: skip
+        return insert(changes).from_select(columns, row)
+
+    return joined
+
+
+def forget_customer(written: FromClause) -> Update:
+    """A joined write that clears the erased customer from every change recorded of it."""
+    return (
+        sql_update(changes)
+        .values(customer=sql_null())
+        .where(
+            changes.c.organization_id == _param("organization_id", changes.c.organization_id),
+            changes.c.customer_id.in_(select(written.c.id)),
+            changes.c.customer.is_not(None),
+        )
+    )
+
+
+def _feed_page() -> Select[Any]:
+    """Up to `limit` of an organization's changes after the place (after_tx, after_seq) and
+    up to the horizon, in order; and the horizon, also when there are none."""
+    horizon = select(HORIZON_TX.label("tx"), HORIZON_SEQ.label("seq")).subquery("horizon")
+    after = tuple_(_param("after_tx", changes.c.tx), _param("after_seq", changes.c.seq))
+    page = (
+        select(changes.c.tx, changes.c.seq, *CHANGE)
+        .where(
+            changes.c.organization_id == _param("organization_id", changes.c.organization_id),
+            after < PLACE,
+            tuple_(HORIZON_TX, HORIZON_SEQ) >= PLACE,
+        )
+        .order_by(changes.c.tx, changes.c.seq)
+        .limit(bindparam("limit"))
+        .subquery("page")
+    )
+    return (
+        select(horizon.c.tx, horizon.c.seq, *page.c)
+        .select_from(horizon.outerjoin(page, true()))
+        .order_by(page.c.tx, page.c.seq)
+    )
+
+
+FEED_PAGE = _feed_page()
+PURGED_THROUGH = select(purged_changes.c.tx, purged_changes.c.seq)
+_OLD = changes.c.occurred_at < _param("horizon", changes.c.occurred_at)
+LAST_TO_PURGE = (
+    select(changes.c.tx, changes.c.seq)
+    .where(_OLD)
+    .order_by(changes.c.tx.desc(), changes.c.seq.desc())
+    .limit(1)
+)
+PURGE = delete(changes).where(
+    _OLD, tuple_(_param("tx", changes.c.tx), _param("seq", changes.c.seq)) >= PLACE
+)
+
+
+def mark_purged(dialect: Any) -> Insert:
+    """Move the purge's mark forward to (tx, seq), never back."""
+    mark = upsert(dialect)(purged_changes).values(
+        id=1,
+        tx=_param("tx", purged_changes.c.tx),
+        seq=_param("seq", purged_changes.c.seq),
+    )
+    new = mark.excluded
+    return mark.on_conflict_do_update(
+        index_elements=[purged_changes.c.id],
+        set_={"tx": new.tx, "seq": new.seq},
+        where=tuple_(purged_changes.c.tx, purged_changes.c.seq) < tuple_(new.tx, new.seq),
+    )
