@@ -131,7 +131,7 @@ class TestPaging:
 
     def test_from_now_starts_at_the_head(self, api: Api) -> None:
         api.create(name="Before")
-        head = read(**{"api": api, "from": "now"})
+        head = read(api, **{"from": "now"})
         assert head["data"] == []
         assert head["meta"]["has_more"] is False
 
