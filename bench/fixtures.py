@@ -102,3 +102,24 @@ def _json(response: httpx.Response, status: int) -> dict[str, Any]:
 def _expect(condition: bool, message: str) -> None:
     if not condition:
         raise BenchError(f"preflight: {message}")
+
+
+def sample_customer(base_url: str, fixtures: Fixtures) -> dict[str, str]:
+    """A customer of the big organization with an email, a tax id and a country code, for
+    the filter scenarios."""
+    headers = {"Authorization": f"Bearer {fixtures.token}"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=10) as client:
+        page = _json(client.get(API, params={"limit": "100"}), 200)["data"]
+    for customer in page:
+        if customer["email"] and customer["tax_id"] and customer["country_code"]:
+            return dict(customer)
+    raise BenchError("preflight: no customer on the first page has an email and a tax id")
+
+
+def feed_head_cursor(base_url: str, fixtures: Fixtures) -> str:
+    """The cursor of the writers' organization's feed at its head."""
+    headers = {"Authorization": f"Bearer {fixtures.writer_token}"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=10) as client:
+        head = _json(client.get(f"{API}/changes", params={"from": "now"}), 200)
+    cursor: str = head["meta"]["next_cursor"]
+    return cursor

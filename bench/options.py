@@ -43,6 +43,9 @@ TARGETS = {
         "deep": Target(None, 50),
         "create": Target(2500, 50),
         "steady": Target(None, 10),
+        "filter": Target(3500, 50),
+        "feed_head": Target(5000, 50),
+        "feed_walk": Target(3000, 50),
     },
     "sqlite": {"get": Target(3000), "search": Target(None, 50)},
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,17 @@ from pathlib import Path
 from bench import paced, servers, wrk
 from bench.databases import Database, open_database
 from bench.dataset import BIG_ORG, HUGE_ORG, SEARCH_TERM, CustomerFactory, Generated
-from bench.fixtures import API, Fixtures, check, check_deep, prepare, session_token
+from bench.erasure import erase_note
+from bench.fixtures import (
+    API,
+    Fixtures,
+    check,
+    check_deep,
+    feed_head_cursor,
+    prepare,
+    sample_customer,
+    session_token,
+)
 from bench.floor import PATH as FLOOR_PATH
 from bench.options import TARGETS, Options
 from bench.progress import say
@@ -27,7 +38,19 @@ from bench.report import (
     soak_note,
     verdict,
 )
-from bench.scenarios import CREATE, GET, LIST, SEARCH, WALK, Scenario, saturate
+from bench.scenarios import (
+    CREATE,
+    FEED_WALK,
+    GET,
+    LIST,
+    NAME_WALK,
+    SEARCH,
+    WALK,
+    Scenario,
+    feed_head,
+    filter_scenarios,
+    saturate,
+)
 from bench.servers import Server
 from bench.staging import migrate, seed, service_env
 
@@ -64,6 +87,7 @@ class Run:
             check(service.base_url, fixtures)
             check_deep(service.base_url, fixtures)
             self._saturate(service, fixtures, floor, report)
+            report.notes.append(erase_note(service.base_url, fixtures.writer_token))
             self._steady(service, fixtures, steady_floor, report)
             self._scale(service, fixtures, floor, report)
             if self.options.soak_minutes:
@@ -90,20 +114,26 @@ class Run:
     def _service(self, log: str, **env: str) -> Server:
         return servers.service({**self.env, **env}, self.options.workers, self.folder / log)
 
-    def _scenarios(self, fixtures: Fixtures) -> list[Scenario]:
+    def _scenarios(self, base_url: str, fixtures: Fixtures) -> Iterator[Scenario]:
+        """The scenarios in the order they run; those of the feed after the creates, whose
+        changes they read."""
         deep = Scenario(
             "deep",
             f"deep page (depth {self.options.depth:,})",
             "base.lua",
             f"{API}?cursor={fixtures.deep_cursor}",
         )
-        return [GET, LIST, SEARCH, WALK, deep, CREATE]
+        yield from (GET, LIST, SEARCH, WALK, NAME_WALK, deep)
+        yield from filter_scenarios(sample_customer(base_url, fixtures))
+        yield CREATE
+        yield feed_head(feed_head_cursor(base_url, fixtures))
+        yield FEED_WALK
 
     def _saturate(
         self, service: Server, fixtures: Fixtures, floor: wrk.Measurement, report: BackendReport
     ) -> None:
         by_key = {}
-        for scenario in self._scenarios(fixtures):
+        for scenario in self._scenarios(service.base_url, fixtures):
             say(self.database.name, f"saturating: {scenario.label}")
             measured = saturate(scenario, service.base_url, fixtures, self.options.load)
             by_key[scenario.key] = measured

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from bench import wrk
 from bench.dataset import SEARCH_TERM
@@ -16,20 +17,47 @@ class Scenario:
     label: str
     script: str
     path: str
-    writes: bool = False
+    # Run in the writers' organization: its creates, and the changes they recorded.
+    as_writer: bool = False
 
 
+CHANGES = f"{API}/changes"
 GET = Scenario("get", "get by id", "get.lua", API)
 LIST = Scenario("list", "list first page", "base.lua", API)
 SEARCH = Scenario("search", f"list q={SEARCH_TERM}", "base.lua", f"{API}?q={SEARCH_TERM}")
 WALK = Scenario("walk", "walk (pages/s)", "walk.lua", f"{API}?limit=20")
-CREATE = Scenario("create", "create", "create.lua", API, writes=True)
+NAME_WALK = Scenario("walk", "walk sort=name (pages/s)", "walk.lua", f"{API}?limit=20&sort=name")
+CREATE = Scenario("create", "create", "create.lua", API, as_writer=True)
+FEED_WALK = Scenario(
+    "feed_walk", "changes walk (pages/s)", "feedwalk.lua", f"{CHANGES}?limit=100", as_writer=True
+)
+
+
+def filter_scenarios(customer: dict[str, str]) -> list[Scenario]:
+    """Each list filter alone, first page, with the values of one seeded customer."""
+    values = {
+        "email": customer["email"],
+        "tax_id": customer["tax_id"],
+        "country_code": customer["country_code"],
+        "created_after": customer["created_at"],
+        "updated_before": customer["updated_at"],
+    }
+    return [
+        Scenario("filter", f"list {name}=…", "base.lua", f"{API}?{urlencode({name: value})}")
+        for name, value in values.items()
+    ]
+
+
+def feed_head(cursor: str) -> Scenario:
+    """Polls at the head of the feed: the cursor of ?from=now, asked again and again."""
+    path = f"{CHANGES}?{urlencode({'cursor': cursor})}"
+    return Scenario("feed_head", "changes poll at the head", "base.lua", path, as_writer=True)
 
 
 def saturate(
     scenario: Scenario, base_url: str, fixtures: Fixtures, load: wrk.Load
 ) -> wrk.Measurement:
     """Run the scenario against the server at `base_url` with wrk."""
-    token = fixtures.writer_token if scenario.writes else fixtures.token
+    token = fixtures.writer_token if scenario.as_writer else fixtures.token
     env = {"BENCH_TOKEN": token, "BENCH_IDS": str(fixtures.ids_file)}
     return wrk.run(scenario.script, base_url + scenario.path, load, env)

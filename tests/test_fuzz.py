@@ -60,12 +60,16 @@ CONFIG: dict[str, Any] = {
         "negative_data_rejection": {"expected-statuses": _REFUSED},
     },
     "operations": [
-        {
-            # A cursor is valid only if this service signed it for the same query; no schema
-            # can tell which strings those are, so a made-up one is rightly refused.
-            "include-operation-id": "listCustomers",
-            "checks": {"positive_data_acceptance": {"expected-statuses": [*_ACCEPTED, "400"]}},
-        },
+        # A cursor is valid only if this service signed it for the same query; no schema
+        # can tell which strings those are, so a made-up one is rightly refused (and so is
+        # the feed's from=now beside a cursor, which the schema cannot forbid).
+        *(
+            {
+                "include-operation-id": operation,
+                "checks": {"positive_data_acceptance": {"expected-statuses": [*_ACCEPTED, "400"]}},
+            }
+            for operation in ("listCustomers", "listCustomerChanges")
+        ),
         # The coverage phase cannot honour a header pattern that needs quotes (it keeps
         # header values to letters and digits) and then sends If-Match: 0 as if it were
         # valid; the other phases generate If-Match from its pattern.

@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 from expensicat.api import health
 from expensicat.api.cors import cors
 from expensicat.api.docs import docs_routes
-from expensicat.api.endpoint import Endpoint
+from expensicat.api.endpoint import Endpoint, routes
 from expensicat.api.errors import (
     DOMAIN_ERRORS,
     ApiError,
@@ -103,7 +103,7 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=[
-            *(endpoint.route() for endpoint in ENDPOINTS),
+            *routes(ENDPOINTS),
             *docs_routes(build_openapi(ENDPOINTS, SCHEMAS)),
             *([metrics_route(metrics)] if metrics is not None and apart is None else []),
         ],

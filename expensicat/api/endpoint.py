@@ -7,10 +7,13 @@ caller, spends the request budget and checks the scope before the handler runs.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
+from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -67,7 +70,60 @@ def route_template(scope: Scope) -> str | None:
     """The path template of the route that took the request (the router names it), such as
     /api/v1/customers/{id}; None when no route did."""
     path = getattr(scope.get("route"), "path", None)
-    return path if isinstance(path, str) else None
+    return _declared_path(path) if isinstance(path, str) else None
+
+
+def routes(endpoints: Iterable[Endpoint]) -> list[Route]:
+    """The endpoints' routes. A path parameter never takes a fixed segment that another
+    path has in its place: /customers/changes is the feed for every method, never the
+    customer "changes", so a method the feed does not serve is a 405 that names its own."""
+    endpoints = list(endpoints)
+    paths = [endpoint.path for endpoint in endpoints]
+    return [endpoint.route(_routed(endpoint.path, paths)) for endpoint in endpoints]
+
+
+def _routed(path: str, paths: list[str]) -> str:
+    segments = path.split("/")
+    for n, segment in enumerate(segments):
+        if not _PARAMETER.fullmatch(segment):
+            continue
+        fixed = tuple(
+            sorted(
+                {
+                    other[n]
+                    for other in (p.split("/") for p in paths)
+                    if len(other) > n
+                    and other[:n] == segments[:n]
+                    and not _PARAMETER.match(other[n])
+                }
+            )
+        )
+        if fixed:
+            segments[n] = f"{segment[:-1]}:{_segment_other_than(fixed)}}}"
+    return "/".join(segments)
+
+
+@cache
+def _segment_other_than(fixed: tuple[str, ...]) -> str:
+    """The name of a convertor (registered once) that takes a segment unless it is one of
+    `fixed`."""
+    name = "segment_not_" + "_".join(fixed)
+    excluded = "|".join(re.escape(segment) for segment in fixed)
+
+    class OtherSegment(StringConvertor):
+        regex = f"(?!(?:{excluded})(?:/|$))[^/]+"
+
+    register_url_convertor(name, OtherSegment())
+    return name
+
+
+_PARAMETER = re.compile(r"\{[a-z_]+\}")
+
+
+@cache
+def _declared_path(path: str) -> str:
+    """The path as declared, without the convertors `routes` put in."""
+    return re.sub(r":[a-z_]+\}", "}", path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +166,15 @@ class Endpoint:
     idempotent: bool = False
     tag: str = "customers"
 
-    def route(self) -> Route:
+    def route(self, path: str | None = None) -> Route:
+        """The route that runs this endpoint, at its path or at `path` (the same path with
+        convertors in its parameters: see `routes`)."""
         declared = frozenset(p.name for p in self.parameters if p.location == "query")
 
         async def run(request: Request) -> Response:
             return await self._run(request, declared)
 
-        return Route(self.path, run, methods=[self.method], name=self.operation_id)
+        return Route(path or self.path, run, methods=[self.method], name=self.operation_id)
 
     async def _run(self, request: Request, declared: frozenset[str]) -> Response:
         principal = None

@@ -78,6 +78,7 @@ def record_change(change_type: str, with_customer: bool = True) -> Joined:
             if with_customer
             else sql_null()
         )
+        version = written.c.version if with_customer else sql_null()
         row = select(
             _param("organization_id", changes.c.organization_id),
             CURRENT_TRANSACTION,
@@ -86,11 +87,12 @@ def record_change(change_type: str, with_customer: bool = True) -> Joined:
             _param("now", changes.c.occurred_at),
             written.c.id,
             customer,
+            version,
             _param("actor_type", changes.c.actor_type),
             _param("actor_id", changes.c.actor_id),
         )
         columns = ["organization_id", "tx", "id", "type", "occurred_at", "customer_id",
-                   "customer", "actor_type", "actor_id"]  # fmt: skip
+                   "customer", "customer_version", "actor_type", "actor_id"]  # fmt: skip
         return insert(changes).from_select(columns, row)
 
     return joined

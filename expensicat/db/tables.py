@@ -63,6 +63,8 @@ customer_changes = Table(
     Column("customer_id", Id, nullable=False),
     # The customer as JSON after the change; NULL once the customer is erased.
     Column("customer", Text),
+    # Its version (the ETag) after the change; NULL for an erasure.
+    Column("customer_version", Integer),
     Column("actor_type", Text, nullable=False),
     Column("actor_id", Text, nullable=False),
 )

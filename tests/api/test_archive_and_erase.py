@@ -222,7 +222,7 @@ def _is_a_change_without_values(line: str) -> bool:
     NULL, or a tab-separated COPY line of pg_dump with \\N."""
     if line.startswith("INSERT INTO"):
         return line.startswith('INSERT INTO "customer_changes"') and ",NULL," in line
-    return "\t\\N\t" in line and line.count("\t") == 9
+    return "\t\\N\t" in line and line.count("\t") == 10
 
 
 def dump(settings: Settings, request: pytest.FixtureRequest) -> str:

@@ -31,7 +31,7 @@ def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]
 
 
 class TestOpenApiDocument:
-    def test_documents_every_customer_operation_and_the_probes(
+    def test_documents_every_customer_operation_the_feed_and_the_probes(
         self, document: dict[str, Any]
     ) -> None:
         assert document["openapi"].startswith("3.1")
@@ -43,6 +43,7 @@ class TestOpenApiDocument:
             (ITEM, "delete"),
             (f"{ITEM}/archive", "post"),
             (f"{ITEM}/restore", "post"),
+            (f"{CUSTOMERS}/changes", "get"),
             ("/healthz", "get"),
             ("/readyz", "get"),
         }
@@ -115,7 +116,7 @@ class TestOpenApiDocument:
     ) -> None:
         customer = api.create(name="Acme")
         urls = {CUSTOMERS: CUSTOMERS, ITEM: customer_url(customer["id"])}
-        urls.update({probe: probe for probe in ("/healthz", "/readyz")})
+        urls.update({probe: probe for probe in ("/healthz", "/readyz", f"{CUSTOMERS}/changes")})
         urls.update({f"{ITEM}/{verb}": f"{urls[ITEM]}/{verb}" for verb in ("archive", "restore")})
         # Erased last: every other operation must still find the customer.
         order = sorted(operations(document).items(), key=lambda item: item[0][1] == "delete")

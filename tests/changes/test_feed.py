@@ -204,3 +204,11 @@ class TestTenancy:
     def test_reading_needs_a_token(self, api: Api) -> None:
         response = api.client.get(CHANGES)
         assert_error(response, 401, "UNAUTHORIZED")
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
+def test_the_feed_answers_only_get_and_says_so(api: Api, method: str) -> None:
+    response = api.request(method, CHANGES)
+
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == "GET, HEAD"

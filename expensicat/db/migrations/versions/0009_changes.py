@@ -10,8 +10,9 @@ lower id has ended (db/changes.py says why that never misses one). On SQLite, wh
 writer commits in the order it writes, tx is always 0 and seq alone orders; AUTOINCREMENT
 keeps seq from ever going back, even when the purge empties the table.
 
-`customer` is the customer as JSON text as it stood after the change; an erasure clears it
-in every change to that customer. `purged_changes` holds the place of the last change the
+`customer` is the customer as JSON text as it stood after the change, and
+`customer_version` its version (its ETag) then; an erasure clears the customer in every
+change to it. `purged_changes` holds the place of the last change the
 retention purge deleted, so that a cursor from before it is refused rather than skipping.
 """
 
@@ -37,6 +38,7 @@ def _record() -> tuple[sa.Column[object], ...]:
         sa.Column("occurred_at", TIMESTAMP, nullable=False),
         sa.Column("customer_id", ID, nullable=False),
         sa.Column("customer", sa.Text),
+        sa.Column("customer_version", sa.Integer),
         sa.Column("actor_type", sa.Text, nullable=False),
         sa.Column("actor_id", sa.Text, nullable=False),
     )
