@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
+import orjson
 import uuid_utils
-
-from expensicat.customers.fields import Customer
 
 CREATED = "customer.created"
 UPDATED = "customer.updated"
@@ -27,13 +26,17 @@ class Actor(TypedDict):
     id: str
 
 
+# A customer as the JSON text it was recorded as: sent on as it is, never parsed again.
+CustomerJson = orjson.Fragment
+
+
 class Change(TypedDict):
     id: str
     type: str
     occurred_at: str
     customer_id: str
     # As it stood after the change; None for an erasure and once the customer is erased.
-    customer: Customer | None
+    customer: CustomerJson | None
     actor: Actor
 
 

@@ -44,6 +44,7 @@ from expensicat.db.spelling import (
     HORIZON_SEQ,
     HORIZON_TX,
     JsonObject,
+    PlaceBetween,
     as_text,
     upsert,
 )
@@ -115,13 +116,12 @@ def _feed_page() -> Select[Any]:
     """Up to `limit` of an organization's changes after the place (after_tx, after_seq) and
     up to the horizon, in order; and the horizon, also when there are none."""
     horizon = select(HORIZON_TX.label("tx"), HORIZON_SEQ.label("seq")).subquery("horizon")
-    after = tuple_(_param("after_tx", changes.c.tx), _param("after_seq", changes.c.seq))
+    after = (_param("after_tx", changes.c.tx), _param("after_seq", changes.c.seq))
     page = (
         select(changes.c.tx, changes.c.seq, *CHANGE)
         .where(
             changes.c.organization_id == _param("organization_id", changes.c.organization_id),
-            after < PLACE,
-            tuple_(HORIZON_TX, HORIZON_SEQ) >= PLACE,
+            PlaceBetween((changes.c.tx, changes.c.seq), after, (HORIZON_TX, HORIZON_SEQ)),
         )
         .order_by(changes.c.tx, changes.c.seq)
         .limit(bindparam("limit"))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Table, Text, literal_column
+from sqlalchemy import BigInteger, Boolean, DateTime, Table, Text, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -217,3 +217,39 @@ HORIZON_SEQ = _Spelled("horizon_seq")
 @compiles(_Spelled)
 def _spelled(element: _Spelled, compiler: SQLCompiler, **kw: Any) -> str:
     return _SPELLINGS[compiler.dialect.name][element.name]
+
+
+class PlaceBetween(ColumnElement[bool]):
+    """A change's place (tx, seq) after one place and at or before another. PostgreSQL
+    compares the pairs, along its index; SQLite, whose tx is always 0, would read every
+    place of the organization that way, so it compares seq alone."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [("parts", InternalTraversal.dp_clauseelement_list)]  # noqa: RUF012
+
+    def __init__(
+        self,
+        place: tuple[ColumnElement[Any], ColumnElement[Any]],
+        after: tuple[ColumnElement[Any], ColumnElement[Any]],
+        until: tuple[ColumnElement[Any], ColumnElement[Any]],
+    ) -> None:
+        self.parts = [*place, *after, *until]
+
+
+@compiles(PlaceBetween, "postgresql")
+def _pairs_between(element: PlaceBetween, compiler: SQLCompiler, **kw: Any) -> str:
+    tx, seq, after_tx, after_seq, until_tx, until_seq = (
+        compiler.process(part, **kw) for part in element.parts
+    )
+    return (
+        f"({tx}, {seq}) > ({after_tx}, {after_seq}) AND ({tx}, {seq}) <= ({until_tx}, {until_seq})"
+    )
+
+
+@compiles(PlaceBetween, "sqlite")
+def _seq_between(element: PlaceBetween, compiler: SQLCompiler, **kw: Any) -> str:
+    tx, seq, after_tx, after_seq, _, until_seq = (
+        compiler.process(part, **kw) for part in element.parts
+    )
+    return f"{tx} = {after_tx} AND {seq} > {after_seq} AND {seq} <= {until_seq}"

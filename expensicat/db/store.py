@@ -13,10 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-import orjson
 from sqlalchemy.engine import Dialect
 
-from expensicat.changes.records import Actor, Change, ChangeStamp
+from expensicat.changes.records import Actor, Change, ChangeStamp, CustomerJson
 from expensicat.changes.store import Place, StoredChange
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer, customer_from
 from expensicat.customers.listing import NO_FILTERS, SORTS, Filters
@@ -279,7 +278,7 @@ def _stored_change(row: Row) -> StoredChange:
         "type": change_type,
         "occurred_at": occurred_at,
         "customer_id": customer_id,
-        "customer": None if customer is None else cast(Customer, orjson.loads(customer)),
+        "customer": None if customer is None else CustomerJson(customer),
         "actor": actor,
     }
     return StoredChange(place=(tx, seq), change=change)
