@@ -13,8 +13,7 @@ import httpx
 
 from bench.databases import BenchError
 from bench.dataset import SEARCH_TERM, WRITES_ORG
-from expensicat.api.app import derive_key
-from expensicat.auth.session import SessionTokens
+from expensicat.auth.session import SessionTokens, derive_key
 from expensicat.customers.listing import normalized_query
 from expensicat.customers.search import fold
 from expensicat.paging import CursorSigner, Position

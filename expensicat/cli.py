@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from expensicat.auth.session import SESSION_SCOPES, SessionTokens
+from expensicat.auth.session import SESSION_SCOPES, SessionTokens, derive_key
 from expensicat.background.worker import run_worker
 from expensicat.config import ConfigError, Settings
 from expensicat.db import open_store
@@ -22,7 +22,10 @@ from expensicat.db.errors import DatabaseUnavailable
 from expensicat.db.migrate import upgrade
 from expensicat.envvars import variables
 from expensicat.logs import configure_logging
+from expensicat.sealing import Sealer
 from expensicat.server import run
+from expensicat.webhooks.delivery import Sender
+from expensicat.webhooks.dispatch import Dispatcher
 
 # Where `serve`'s workers write their metrics, in the data directory.
 METRICS_DIR_NAME = "metrics"
@@ -171,9 +174,15 @@ async def _run_worker(settings: Settings) -> None:
         store = await open_store(settings.database)
     except DatabaseUnavailable as error:
         raise click.ClickException(f"Cannot reach the database: {error}") from None
+    sealer = Sealer(derive_key(session_secret(settings), "sealing"))
+    sender = Sender(settings.webhooks.networks)
+    dispatcher = Dispatcher(store.webhooks, sender, sealer, settings.webhooks.policy)
     try:
-        await run_worker(settings.data_dir, store, settings.changes.retention, stop)
+        await run_worker(
+            settings.data_dir, store, settings.changes.retention, stop, dispatcher=dispatcher
+        )
     finally:
+        await sender.close()
         await store.close()
 
 

@@ -27,6 +27,8 @@ from expensicat.envvars import (
     refused,
     setting,
 )
+from expensicat.webhooks.addresses import IPNetwork, networks
+from expensicat.webhooks.policy import DEFAULT_SCHEDULE, DeliveryPolicy
 
 DEFAULT_DATA_DIR = Path("data")
 SECRET_FILE_NAME = "session-secret"
@@ -240,6 +242,73 @@ class ChangesSettings(Section):
         return timedelta(days=self.retention_days)
 
 
+def _cidrs(listed: str) -> bool:
+    try:
+        networks(listed)
+    except ValueError:
+        return False
+    return True
+
+
+def _seconds(listed: str) -> bool:
+    try:
+        return all(float(part) > 0 for part in listed.split(","))
+    except ValueError:
+        return False
+
+
+Networks = Annotated[
+    str, check(_cidrs, "must be CIDRs separated by commas, such as 127.0.0.1/32,10.1.0.0/16")
+]
+Schedule = Annotated[
+    str, check(_seconds, "must be positive numbers of seconds separated by commas, such as 1,2,4")
+]
+
+
+class WebhookSettings(Section):
+    """Delivering webhooks: where from, where to, and how persistently."""
+
+    worker: Flag = setting(
+        "WEBHOOK_WORKER", True,
+        "deliver webhooks from `serve` itself (in one process per host); `false` where "
+        "`expensicat worker` processes deliver them instead",
+    )  # fmt: skip
+    allow_http: Flag = setting(
+        "WEBHOOK_ALLOW_HTTP", False,
+        "accept `http://` endpoint URLs, for development and tests; otherwise https only",
+    )  # fmt: skip
+    allowed_networks: Networks = setting(
+        "WEBHOOK_ALLOWED_NETWORKS", "",
+        "CIDRs that deliveries may reach although they are loopback, private, link-local or "
+        "otherwise not public (on-premises receivers); none by default",
+        shown="none",
+    )  # fmt: skip
+    retry_schedule: Schedule = setting(
+        "WEBHOOK_RETRY_SCHEDULE", ",".join(str(s) for s in DEFAULT_SCHEDULE),
+        "seconds to wait before each retry of a failed delivery (jittered by a fifth); after "
+        "the last, the event is marked failed",
+    )  # fmt: skip
+    disable_after_seconds: Positive = setting(
+        "WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 24 * 3600,
+        "an endpoint whose every delivery failed for this long is disabled, with the reason",
+    )  # fmt: skip
+    concurrency: Positive = setting(
+        "WEBHOOK_CONCURRENCY", 10, "deliveries in flight at once to each endpoint"
+    )  # fmt: skip
+
+    @property
+    def networks(self) -> tuple[IPNetwork, ...]:
+        return networks(self.allowed_networks)
+
+    @property
+    def policy(self) -> DeliveryPolicy:
+        return DeliveryPolicy(
+            schedule=tuple(float(part) for part in self.retry_schedule.split(",")),
+            disable_after=timedelta(seconds=self.disable_after_seconds),
+            concurrency=self.concurrency,
+        )
+
+
 class LogSettings(Section):
     """What goes to standard error."""
 
@@ -269,6 +338,7 @@ class Settings(Section):
     rate_limit: RateLimitSettings
     metrics: MetricsSettings
     changes: ChangesSettings
+    webhooks: WebhookSettings
     log: LogSettings
 
     @classmethod

@@ -59,6 +59,9 @@ def make_settings(database_url: str, data_dir: Path, **overrides: str) -> Settin
         "EXPENSICAT_SESSION_SECRET": TEST_SECRET,
         # Tests that are not about budgets must never meet one; theirs override this.
         "EXPENSICAT_RATE_LIMIT_PER_SECOND": "0",
+        # Endpoints registered by API tests name hosts that must never be contacted; the
+        # delivery tests start a worker of their own.
+        "EXPENSICAT_WEBHOOK_WORKER": "false",
         **{f"EXPENSICAT_{key.upper()}": value for key, value in overrides.items()},
     }
     return Settings.from_env(env)

@@ -4,8 +4,6 @@ one place that knows every feature, and hands each component what it needs."""
 from __future__ import annotations
 
 import gc
-import hashlib
-import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -38,7 +36,7 @@ from expensicat.api.openapi import build_openapi
 from expensicat.api.ratelimit import RateLimitHeaders
 from expensicat.api.shared import Shared
 from expensicat.auth.oauth2 import AccessTokens, JwksCache
-from expensicat.auth.session import SessionTokens
+from expensicat.auth.session import SessionTokens, derive_key
 from expensicat.auth.verifier import TokenVerifier
 from expensicat.background import worker as background
 from expensicat.changes import http as changes_http
@@ -51,6 +49,11 @@ from expensicat.db import open_store
 from expensicat.logs import configure_logging
 from expensicat.paging import CursorSigner
 from expensicat.ratelimit import BUCKETS_FILE_NAME, build_limiter
+from expensicat.sealing import Sealer
+from expensicat.webhooks import http as webhooks_http
+from expensicat.webhooks.delivery import Sender
+from expensicat.webhooks.dispatch import Dispatcher
+from expensicat.webhooks.service import WebhookService
 
 logger = logging.getLogger("expensicat")
 
@@ -58,9 +61,15 @@ logger = logging.getLogger("expensicat")
 ENDPOINTS: tuple[Endpoint, ...] = (
     *changes_http.ENDPOINTS,
     *customers_http.ENDPOINTS,
+    *webhooks_http.ENDPOINTS,
     *health.ENDPOINTS,
 )
-SCHEMAS = {**customer_schemas(), **changes_http.change_schemas(), **health.SCHEMAS}
+SCHEMAS = {
+    **customer_schemas(),
+    **changes_http.change_schemas(),
+    **webhooks_http.webhook_schemas(),
+    **health.SCHEMAS,
+}
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -90,8 +99,19 @@ def create_app(settings: Settings) -> Starlette:
             cursors = CursorSigner(derive_key(secret, "cursor"))
             app.state.customers = CustomerService(store, cursors)
             app.state.changes = ChangeFeed(store, cursors, settings.changes.retention)
+            sealer = Sealer(derive_key(secret, "sealing"))
+            sender = Sender(settings.webhooks.networks)
+            started.push_async_callback(sender.close)
+            app.state.webhooks = WebhookService(
+                store.webhooks, sealer, sender, cursors, settings.webhooks.allow_http
+            )
+            dispatcher = None
+            if settings.webhooks.worker:
+                dispatcher = Dispatcher(store.webhooks, sender, sealer, settings.webhooks.policy)
             await started.enter_async_context(
-                background.in_process(settings.data_dir, store, settings.changes.retention, duties)
+                background.in_process(
+                    settings.data_dir, store, settings.changes.retention, duties, dispatcher
+                )
             )
             if metrics is not None:
                 await started.enter_async_context(watching(metrics, store))
@@ -145,8 +165,3 @@ def build_verifier(session: SessionSettings, oauth2: OAuth2Settings, secret: str
     if oauth2.jwks_url and oauth2.issuer and oauth2.audience:
         access_tokens = AccessTokens(JwksCache(oauth2.jwks_url), oauth2.issuer, oauth2.audience)
     return TokenVerifier(sessions, access_tokens)
-
-
-def derive_key(secret: str, purpose: str) -> bytes:
-    """A key for one purpose, so that a cursor signature is never a valid token signature."""
-    return hmac.new(secret.encode(), f"expensicat {purpose}".encode(), hashlib.sha256).digest()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 import uuid
 from typing import Any
@@ -10,6 +12,8 @@ import jwt
 
 from expensicat.auth.principal import (
     READ_SCOPE,
+    WEBHOOKS_READ_SCOPE,
+    WEBHOOKS_WRITE_SCOPE,
     WRITE_SCOPE,
     InvalidToken,
     Principal,
@@ -19,7 +23,7 @@ from expensicat.auth.principal import (
 
 ALGORITHM = "HS256"
 LEEWAY_SECONDS = 60
-SESSION_SCOPES = frozenset({READ_SCOPE, WRITE_SCOPE})
+SESSION_SCOPES = frozenset({READ_SCOPE, WRITE_SCOPE, WEBHOOKS_READ_SCOPE, WEBHOOKS_WRITE_SCOPE})
 
 
 class SessionTokens:
@@ -86,3 +90,9 @@ def _scopes(claims: dict[str, Any]) -> frozenset[str]:
     if not isinstance(scope, str):
         raise InvalidToken("The token's scope claim must be a string.")
     return frozenset(scope.split()) & SESSION_SCOPES
+
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    """A key for one purpose from the session secret, so that a cursor signature is never a
+    valid token signature, nor a sealing key anything else."""
+    return hmac.new(secret.encode(), f"expensicat {purpose}".encode(), hashlib.sha256).digest()

@@ -14,8 +14,10 @@ from expensicat.api.idempotency import KEY_RETENTION
 from expensicat.background.jobs import Job, run_jobs, stopped_within
 from expensicat.background.lease import HostLease
 from expensicat.timestamps import timestamp, utc_now
+from expensicat.webhooks.dispatch import Dispatcher
 
 LEASE_FILE_NAME = "background.lock"
+DELIVERY_LOG_RETENTION = timedelta(days=30)
 HOUSEKEEPING_SECONDS = 3600
 # How often a process without the lease asks for it again.
 LEASE_RETRY_SECONDS = 5.0
@@ -27,6 +29,8 @@ class Housekeeping(Protocol):
 
     async def purge_changes(self, occurred_before: str) -> int: ...
 
+    async def purge_delivery_log(self, before: str) -> None: ...
+
 
 def jobs(store: Housekeeping, changes_retention: timedelta) -> list[Job]:
     async def forget_expired_keys() -> None:
@@ -37,9 +41,13 @@ def jobs(store: Housekeeping, changes_retention: timedelta) -> list[Job]:
         if purged:
             log.info("Purged %d changes older than %s", purged, changes_retention)
 
+    async def purge_old_deliveries() -> None:
+        await store.purge_delivery_log(timestamp(utc_now() - DELIVERY_LOG_RETENTION))
+
     return [
         Job("forget expired idempotency keys", HOUSEKEEPING_SECONDS, forget_expired_keys),
         Job("purge changes past their retention", HOUSEKEEPING_SECONDS, purge_old_changes),
+        Job("purge the webhook delivery log", HOUSEKEEPING_SECONDS, purge_old_deliveries),
     ]
 
 
@@ -54,8 +62,10 @@ async def run_worker(
     changes_retention: timedelta,
     stop: asyncio.Event,
     duties: Sequence[Duty] = (),
+    dispatcher: Dispatcher | None = None,
 ) -> None:
-    """Run the jobs while this process holds the host's lease, until `stop` is set."""
+    """Run the jobs, and deliver webhooks with `dispatcher`, while this process holds the
+    host's lease, until `stop` is set."""
     lease = HostLease(data_dir / LEASE_FILE_NAME)
     stops: list[Callable[[], None]] = []
     try:
@@ -64,7 +74,10 @@ async def run_worker(
                 return
         log.info("Background work runs in this process")
         stops = [start() for start in duties]
-        await run_jobs(jobs(store, changes_retention), stop)
+        work = [run_jobs(jobs(store, changes_retention), stop)]
+        if dispatcher is not None:
+            work.append(dispatcher.run(stop))
+        await asyncio.gather(*work)
     finally:
         for stop_duty in stops:
             stop_duty()
@@ -77,10 +90,13 @@ async def in_process(
     store: Housekeeping,
     changes_retention: timedelta,
     duties: Sequence[Duty] = (),
+    dispatcher: Dispatcher | None = None,
 ) -> AsyncIterator[None]:
     """Offer to run the background work in this process for as long as the block runs."""
     stop = asyncio.Event()
-    task = asyncio.create_task(run_worker(data_dir, store, changes_retention, stop, duties))
+    task = asyncio.create_task(
+        run_worker(data_dir, store, changes_retention, stop, duties, dispatcher)
+    )
     try:
         yield
     finally:

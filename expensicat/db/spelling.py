@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Table, Text, literal_column
+from sqlalchemy import BigInteger, DateTime, Table, Text, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -22,7 +22,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.type_api import TypeEngine
 from sqlalchemy.sql.visitors import InternalTraversal
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import NullType, TypeDecorator
 
 from expensicat.timestamps import FORMAT as RFC3339
 from expensicat.timestamps import timestamp
@@ -219,13 +219,14 @@ def _spelled(element: _Spelled, compiler: SQLCompiler, **kw: Any) -> str:
     return _SPELLINGS[compiler.dialect.name][element.name]
 
 
-class PlaceBetween(ColumnElement[bool]):
+class PlaceBetween(ColumnElement[Any]):
     """A change's place (tx, seq) after one place and at or before another. PostgreSQL
     compares the pairs, along its index; SQLite, whose tx is always 0, would read every
     place of the organization that way, so it compares seq alone."""
 
     inherit_cache = True
-    type = Boolean()
+    # Not Boolean: SQLite would get "= 1" appended to the whole comparison.
+    type = NullType()
     _traverse_internals = [("parts", InternalTraversal.dp_clauseelement_list)]  # noqa: RUF012
 
     def __init__(

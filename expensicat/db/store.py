@@ -24,6 +24,7 @@ from expensicat.db.compiled import Compiled
 from expensicat.db.filtered_pages import filtered_page, like_pattern
 from expensicat.db.queries import queries_for
 from expensicat.db.unit_of_work import Plan
+from expensicat.db.webhook_store import SqlWebhookStore
 from expensicat.keys import KeyClaim, KeyHold
 from expensicat.paging import NEWEST_FIRST, Position
 
@@ -69,6 +70,7 @@ class Store:
     def __init__(self, driver: Driver) -> None:
         self._driver = driver
         self._queries = queries_for(driver.dialect)
+        self.webhooks = SqlWebhookStore(driver)
 
     async def insert(
         self,
@@ -210,6 +212,9 @@ class Store:
         # that cursor is gone.
         await self._driver.write(self._queries.mark_purged, values)
         return len(await self._driver.write(self._queries.purge, values))
+
+    async def purge_delivery_log(self, before: str) -> None:
+        await self.webhooks.purge_delivery_log(before)
 
     async def claim_key(
         self,

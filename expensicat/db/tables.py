@@ -1,4 +1,4 @@
-"""The tables the store reads and writes, as migrations 0001 to 0009 create them.
+"""The tables the store reads and writes, as migrations 0001 to 0010 create them.
 
 Defined once for both databases; only the types of ids and timestamps differ, and the
 types in spelling.py carry that. The migrations stay the authority on the schema (these
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, Table, Text
 
 from expensicat.customers.fields import WRITABLE_FIELDS
 from expensicat.db.spelling import Id, Timestamp
@@ -76,4 +76,57 @@ purged_changes = Table(
     Column("id", Integer, primary_key=True),
     Column("tx", BigInteger, nullable=False),
     Column("seq", BigInteger, nullable=False),
+)
+
+webhook_endpoints = _owned(
+    "webhook_endpoints",
+    Column("id", Id, primary_key=True),
+    Column("url", Text, nullable=False),
+    # ",customer.created,customer.updated," or ",*," (migration 0010).
+    Column("events", Text, nullable=False),
+    Column("description", Text),
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", Text),
+    # Sealed: see expensicat.sealing.
+    Column("secret", Text, nullable=False),
+    Column("previous_secret", Text),
+    Column("previous_secret_until", Timestamp),
+    # Where the endpoint stands in its organization's changes feed.
+    Column("after_tx", BigInteger, nullable=False),
+    Column("after_seq", BigInteger, nullable=False),
+    Column("failing_since", Timestamp),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("organization_id", Text, primary_key=True),
+    Column("endpoint_id", Id, primary_key=True),
+    Column("change_id", Id, primary_key=True),
+    # The change's place in the feed, where its body is read from when it is sent.
+    Column("tx", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Timestamp, nullable=False),
+    Column("locked_until", Timestamp),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("organization_id", Text, primary_key=True),
+    Column("endpoint_id", Id, primary_key=True),
+    Column("id", Id, primary_key=True),
+    Column("change_id", Id, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("attempted_at", Timestamp, nullable=False),
+    Column("status_code", Integer),
+    Column("duration_ms", Integer, nullable=False),
+    Column("error", Text),
+    Column("next_attempt_at", Timestamp),
 )

@@ -11,7 +11,7 @@ from datetime import timedelta
 import orjson
 from starlette.testclient import TestClient
 
-from expensicat.api.app import derive_key
+from expensicat.auth.session import derive_key
 from expensicat.background.worker import jobs
 from expensicat.changes.feed import ChangeFeed
 from expensicat.changes.records import ChangeStamp

@@ -1,0 +1,1 @@
+"""Webhooks: every change pushed to the endpoints an organization registers, signed."""
