@@ -58,10 +58,11 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; then let the deliveries in flight finish."""
         checked = 0.0
+        every = min(DISABLE_CHECK_SECONDS, self._policy.disable_after.total_seconds() / 4)
         while not stop.is_set():
             try:
                 busy = await self.tick()
-                if time.monotonic() - checked > DISABLE_CHECK_SECONDS:
+                if time.monotonic() - checked > every:
                     await self._disable_failing()
                     checked = time.monotonic()
             except Exception:

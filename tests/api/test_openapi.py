@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import jsonschema_rs
@@ -11,6 +12,8 @@ from tests.conftest import Api
 from tests.support.contract import CUSTOMER_FIELDS, CUSTOMERS, SERVER_FIELDS, customer_url
 
 ITEM = "/api/v1/customers/{id}"
+WEBHOOKS = "/api/v1/webhook_endpoints"
+WEBHOOK = f"{WEBHOOKS}/{{id}}"
 
 
 @pytest.fixture
@@ -31,9 +34,7 @@ def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]
 
 
 class TestOpenApiDocument:
-    def test_documents_every_customer_operation_the_feed_and_the_probes(
-        self, document: dict[str, Any]
-    ) -> None:
+    def test_documents_every_operation_and_the_probes(self, document: dict[str, Any]) -> None:
         assert document["openapi"].startswith("3.1")
         assert set(operations(document)) == {
             (CUSTOMERS, "get"),
@@ -44,6 +45,15 @@ class TestOpenApiDocument:
             (f"{ITEM}/archive", "post"),
             (f"{ITEM}/restore", "post"),
             (f"{CUSTOMERS}/changes", "get"),
+            (WEBHOOKS, "get"),
+            (WEBHOOKS, "post"),
+            (WEBHOOK, "get"),
+            (WEBHOOK, "patch"),
+            (WEBHOOK, "delete"),
+            (f"{WEBHOOK}/rotate_secret", "post"),
+            (f"{WEBHOOK}/test", "post"),
+            (f"{WEBHOOK}/deliveries", "get"),
+            (f"{WEBHOOK}/redeliver", "post"),
             ("/healthz", "get"),
             ("/readyz", "get"),
         }
@@ -118,6 +128,10 @@ class TestOpenApiDocument:
         urls = {CUSTOMERS: CUSTOMERS, ITEM: customer_url(customer["id"])}
         urls.update({probe: probe for probe in ("/healthz", "/readyz", f"{CUSTOMERS}/changes")})
         urls.update({f"{ITEM}/{verb}": f"{urls[ITEM]}/{verb}" for verb in ("archive", "restore")})
+        # No such endpoint: a test event must not go anywhere.
+        urls.update({WEBHOOKS: WEBHOOKS, WEBHOOK: f"{WEBHOOKS}/{uuid.uuid4()}"})
+        for verb in ("rotate_secret", "test", "deliveries", "redeliver"):
+            urls[f"{WEBHOOK}/{verb}"] = f"{urls[WEBHOOK]}/{verb}"
         # Erased last: every other operation must still find the customer.
         order = sorted(operations(document).items(), key=lambda item: item[0][1] == "delete")
 

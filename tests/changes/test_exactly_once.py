@@ -24,9 +24,7 @@ import httpx
 import pytest
 
 from expensicat.config import Settings
-from expensicat.db.migrate import upgrade
-from tests.conftest import make_settings
-from tests.support.postgres import PostgresServer
+from tests.support.databases import own_database
 from tests.support.server import ApiServer
 from tests.support.tokens import bearer, session_token
 
@@ -54,18 +52,12 @@ END;
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def paused_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    if request.param == "sqlite":
-        settings = make_settings(f"sqlite:///{tmp_path / 'expensicat.db'}", tmp_path)
-        upgrade(settings.database)
+    settings = own_database(request.param, request, tmp_path)
+    if settings.database.is_sqlite:
         with sqlite3.connect(settings.database.sqlite_path) as connection:
             connection.executescript(SQLITE_PAUSE)
-        return settings
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    name = f"feed_proof_{uuid.uuid4().hex[:8]}"
-    server.create_database(name)
-    settings = make_settings(server.url(name), tmp_path)
-    upgrade(settings.database)
-    _run_postgres(server.url(name), POSTGRES_PAUSE)
+    else:
+        _run_postgres(settings.database.url, POSTGRES_PAUSE)
     return settings
 
 

@@ -177,6 +177,6 @@ class TestOpenApiDocument:
             for op in operations
             if isinstance(op, dict) and "responses" in op and op["security"]
         ]
-        assert len(answers) == 8  # the seven on customers and the changes feed
+        assert len(answers) == 17  # customers (7), the changes feed, webhook endpoints (9)
         for responses in answers:
             assert "Retry-After" in responses["429"]["headers"]

@@ -21,9 +21,10 @@ START_SECONDS = 30
 STOP_SECONDS = 15
 # A clean stop, after SIGTERM and the graceful shutdown it starts, exits 0.
 CLEAN_EXIT = 0
-# Tests that are not about budgets must never meet one, and a log line per request would only
-# slow a loaded machine down; a test overrides either by naming it.
-DEFAULTS = {"rate_limit_per_second": "0", "log_level": "WARNING"}
+# Tests that are not about budgets must never meet one, a log line per request would only
+# slow a loaded machine down, and webhook endpoints other tests registered name hosts that
+# must never be contacted; a test overrides any of these by naming it.
+DEFAULTS = {"rate_limit_per_second": "0", "log_level": "WARNING", "webhook_worker": "false"}
 
 
 def serve_env(settings: Settings | None, env: Mapping[str, str]) -> dict[str, str]:
