@@ -49,6 +49,8 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request: nothing was delivered
+                    return
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 receiver.received.append(Received(headers, body))
                 status = receiver.behaviour()
