@@ -3,15 +3,22 @@ personal data, and off or elsewhere when asked."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.types import Message, Receive, Scope, Send
 
+from expensicat.api import metrics as metrics_module
+from expensicat.api.metrics import LATENCY_BUCKETS, UNMATCHED, Metrics, MetricsMiddleware
 from expensicat.db.migrate import upgrade
 from tests.conftest import Api, make_settings
 from tests.support.apps import serving
@@ -19,6 +26,8 @@ from tests.support.contract import CUSTOMERS
 from tests.support.postgres import free_port
 from tests.support.server import ApiServer
 from tests.support.tokens import TEST_SECRET, bearer, session_token
+
+LATENCY = "expensicat_http_request_duration_seconds"
 
 
 def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -36,6 +45,11 @@ def requests_of(text: str, route: str, method: str, status: str) -> float:
     return samples(text, "expensicat_http_requests_total").get(labels, 0.0)
 
 
+def timed_of(text: str, route: str, method: str) -> float:
+    labels = (("method", method), ("route", route))
+    return samples(text, f"{LATENCY}_count").get(labels, 0.0)
+
+
 class TestMetrics:
     def test_counts_requests_by_route_template_without_ids_or_names(self, api: Api) -> None:
         before = api.client.get("/metrics").text
@@ -49,8 +63,8 @@ class TestMetrics:
         assert (
             requests_of(text, route, "GET", "200") - requests_of(before, route, "GET", "200") == 2
         )
+        assert timed_of(text, route, "GET") - timed_of(before, route, "GET") == 2
         assert requests_of(text, CUSTOMERS, "POST", "201") >= 1
-        assert samples(text, "expensicat_http_request_duration_seconds_count")
         for private in (created["id"], "Privatperson", api.org):
             assert private not in text
 
@@ -69,6 +83,36 @@ class TestMetrics:
 
         assert requests_of(text, "unmatched", "GET", "404") >= 1
         assert "12345" not in text
+
+    def test_latencies_tallied_then_written_read_as_if_observed_one_by_one(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # On the bounds, either side of them, past the last, and twice in one bucket.
+        latencies = [0.0004, 0.001, 0.0011, 0.003, 0.003, 0.07, 0.25, 0.9, 4.0, 12.0]
+        one_by_one = CollectorRegistry()
+        observed = Histogram(
+            LATENCY, "Time to answer, by route and method.", ["route", "method"],
+            registry=one_by_one, buckets=LATENCY_BUCKETS,
+        )  # fmt: skip
+        for latency in latencies:
+            observed.labels(UNMATCHED, "GET").observe(latency)
+        metrics = Metrics()
+        monkeypatch.setattr(metrics_module, "time", SimpleNamespace(perf_counter=_clock(latencies)))
+
+        _answer(metrics, 4)
+        before_a_flush = _latencies(metrics.registry)
+        metrics.flush()
+        _answer(metrics, len(latencies) - 4)
+        metrics.flush()
+
+        assert before_a_flush == {}, "nothing is written on the request path"
+        written, expected = _latencies(metrics.registry), _latencies(one_by_one)
+        labels = (("method", "GET"), ("route", UNMATCHED))
+        # The same sum, added up in another order: equal but for rounding.
+        total = (f"{LATENCY}_sum", labels)
+        assert written.pop(total) == pytest.approx(expected.pop(total), rel=1e-12)
+        assert written == expected
+        assert written[f"{LATENCY}_count", labels] == len(latencies)
 
     def test_off_means_no_endpoint(self, tmp_path: Path) -> None:
         settings = make_settings(f"sqlite:///{tmp_path / 'e.db'}", tmp_path, metrics="off")
@@ -99,6 +143,7 @@ class TestAcrossWorkers:
         assert len(answered_by) == 2, "both workers should have answered"
         for text in scrapes:
             assert requests_of(text, CUSTOMERS, "GET", "200") == 60
+            assert timed_of(text, CUSTOMERS, "GET") == 60
 
     def test_an_address_of_their_own_serves_them_apart_from_the_api(self, tmp_path: Path) -> None:
         settings = make_settings(f"sqlite:///{tmp_path / 'e.db'}", tmp_path)
@@ -112,6 +157,45 @@ class TestAcrossWorkers:
 
         assert on_api_port.status_code == 404
         assert requests_of(text, CUSTOMERS, "GET", "200") == 1
+        assert timed_of(text, CUSTOMERS, "GET") == 1
+
+
+def _clock(latencies: list[float]) -> Callable[[], float]:
+    """perf_counter for requests that take these latencies, one after another."""
+    readings = iter([reading for latency in latencies for reading in (0.0, latency)])
+    return lambda: next(readings)
+
+
+def _answer(metrics: Metrics, requests: int) -> None:
+    """Requests through the metrics middleware to an app that answers 200 from no route."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive() -> Message:
+        return {"type": "http.request"}
+
+    async def send(message: Message) -> None:
+        pass
+
+    async def answer() -> None:
+        middleware = MetricsMiddleware(app, metrics)
+        for _ in range(requests):
+            await middleware({"type": "http", "method": "GET", "path": "/x"}, receive, send)
+
+    asyncio.run(answer())
+
+
+def _latencies(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The latency histogram's buckets, count and sum as a scrape reads them."""
+    wanted = {f"{LATENCY}_bucket", f"{LATENCY}_count", f"{LATENCY}_sum"}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for sample in family.samples
+        if sample.name in wanted
+    }
 
 
 def _scrape_when_up(url: str) -> str:
