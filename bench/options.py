@@ -46,8 +46,13 @@ TARGETS = {
         "filter": Target(3500, 50),
         "feed_head": Target(5000, 50),
         "feed_walk": Target(3000, 50),
+        "webhook_latency": Target(None, 500),
     },
-    "sqlite": {"get": Target(3000), "search": Target(None, 50)},
+    "sqlite": {
+        "get": Target(3000),
+        "search": Target(None, 50),
+        "webhook_latency": Target(None, 500),
+    },
 }
 
 

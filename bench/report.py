@@ -12,6 +12,9 @@ RSS_LIMIT_MB = 150
 SOAK_GROWTH_LIMIT_MB = 5
 DEPTH_LIMIT = 1.2
 SCALE_LIMIT = 2.0
+# Creates with one subscribed endpoint within 15% of the rate with none: a cost of 1/0.85.
+WEBHOOK_CREATE_LIMIT = 1.18
+WEBHOOK_RATE_TARGET = 1000
 
 
 @dataclass(frozen=True, slots=True)

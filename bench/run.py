@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench import paced, servers, wrk
+from bench import paced, servers, webhooks, wrk
 from bench.databases import Database, open_database
 from bench.dataset import BIG_ORG, HUGE_ORG, SEARCH_TERM, CustomerFactory, Generated
 from bench.erasure import erase_note
@@ -31,6 +31,8 @@ from bench.report import (
     DEPTH_LIMIT,
     RSS_LIMIT_MB,
     SCALE_LIMIT,
+    WEBHOOK_CREATE_LIMIT,
+    WEBHOOK_RATE_TARGET,
     BackendReport,
     Row,
     combined,
@@ -140,6 +142,7 @@ class Run:
             report.rows.append(Row(scenario.label, measured, floor, self.targets.get(scenario.key)))
             if measured.walks:
                 report.notes.append(f"walks followed to the last page: {measured.walks:,}")
+        self._webhooks(service, fixtures, floor, by_key["create"], report)
         depth = f"{self.options.depth:,}"
         report.notes.append(
             cost_note(
@@ -150,6 +153,37 @@ class Run:
                 DEPTH_LIMIT,
             )
         )
+
+    def _webhooks(
+        self,
+        service: Server,
+        fixtures: Fixtures,
+        floor: wrk.Measurement,
+        unsubscribed: wrk.Measurement,
+        report: BackendReport,
+    ) -> None:
+        """Creates again with an endpoint subscribed, then how fast the server's own worker
+        delivers, and how long an event takes to arrive at a steady rate of writes."""
+        with webhooks.Receiver() as receiver:
+            webhooks.register(service.base_url, fixtures.writer_token, receiver.url)
+            say(self.database.name, "saturating: create, one webhook endpoint subscribed")
+            measured = saturate(CREATE, service.base_url, fixtures, self.options.load)
+            report.rows.append(
+                Row("create, 1 endpoint subscribed", measured, floor, self.targets.get("create"))
+            )
+            report.notes.append(
+                cost_note("create with 1 subscribed endpoint", "create with none", measured,
+                          unsubscribed, WEBHOOK_CREATE_LIMIT)
+            )  # fmt: skip
+            rate = webhooks.drain_rate(receiver, measured.requests)
+            report.notes.append(
+                f"webhooks: {rate:,.0f} events/s delivered by the server's worker "
+                f"(target {WEBHOOK_RATE_TARGET:,}/s: {verdict(-rate, -WEBHOOK_RATE_TARGET)})"
+            )
+            say(self.database.name, f"webhooks: creates at {webhooks.STEADY_RATE}/s")
+            steady = webhooks.steady_latency(service.base_url, fixtures.writer_token, receiver)
+            label = f"webhook commit to delivery @{webhooks.STEADY_RATE}/s"
+            report.rows.append(Row(label, steady, floor, self.targets.get("webhook_latency")))
 
     def _steady(
         self, service: Server, fixtures: Fixtures, floor: wrk.Measurement, report: BackendReport

@@ -23,6 +23,9 @@ def service_env(database: Database, folder: Path, secret: str) -> dict[str, str]
         "EXPENSICAT_RATE_LIMIT_PER_SECOND": "0",
         # The access log would dominate; the benchmark measures it once on its own.
         "EXPENSICAT_LOG_LEVEL": "WARNING",
+        # The webhook receiver runs on this machine, on plain http.
+        "EXPENSICAT_WEBHOOK_ALLOW_HTTP": "true",
+        "EXPENSICAT_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
     }
 
 

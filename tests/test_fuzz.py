@@ -68,7 +68,12 @@ CONFIG: dict[str, Any] = {
                 "include-operation-id": operation,
                 "checks": {"positive_data_acceptance": {"expected-statuses": [*_ACCEPTED, "400"]}},
             }
-            for operation in ("listCustomers", "listCustomerChanges")
+            for operation in (
+                "listCustomers",
+                "listCustomerChanges",
+                "listWebhookEndpoints",
+                "listWebhookDeliveries",
+            )
         ),
         # A test event is sent at once, to whatever URL the generator made up: never.
         {"include-operation-id": "testWebhookEndpoint", "enabled": False},

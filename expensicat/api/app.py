@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -64,12 +65,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *webhooks_http.ENDPOINTS,
     *health.ENDPOINTS,
 )
-SCHEMAS = {
-    **customer_schemas(),
-    **changes_http.change_schemas(),
-    **webhooks_http.webhook_schemas(),
-    **health.SCHEMAS,
-}
+
+
+def schemas(settings: Settings) -> dict[str, Any]:
+    """The document's schemas; what a webhook URL may be depends on the settings."""
+    return {
+        **customer_schemas(),
+        **changes_http.change_schemas(),
+        **webhooks_http.webhook_schemas(settings.webhooks.allow_http),
+        **health.SCHEMAS,
+    }
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -124,7 +129,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             *routes(ENDPOINTS),
-            *docs_routes(build_openapi(ENDPOINTS, SCHEMAS)),
+            *docs_routes(build_openapi(ENDPOINTS, schemas(settings))),
             *([metrics_route(metrics)] if metrics is not None and apart is None else []),
         ],
         middleware=_middleware(settings, limiter is not None, metrics),

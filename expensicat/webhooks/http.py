@@ -13,7 +13,7 @@ from expensicat.api.responses import json_response
 from expensicat.auth.principal import WEBHOOKS_READ_SCOPE, WEBHOOKS_WRITE_SCOPE
 from expensicat.webhooks.records import ALL_EVENTS, EVENTS, Attempt, WebhookEndpoint
 from expensicat.webhooks.service import MAX_PAGE, Page, WebhookService, WithSecret
-from expensicat.webhooks.validation import MAX_DESCRIPTION_LENGTH, MAX_URL_LENGTH
+from expensicat.webhooks.validation import MAX_DESCRIPTION_LENGTH, MAX_URL_LENGTH, URL_PATTERN
 
 ENDPOINTS_PATH = "/api/v1/webhook_endpoints"
 ENDPOINT_PATH = "/api/v1/webhook_endpoints/{id}"
@@ -92,7 +92,7 @@ def _page(page: Page[WebhookEndpoint] | Page[Attempt]) -> Response:
     return json_response({"data": page.items, "meta": meta})
 
 
-def webhook_schemas() -> dict[str, Any]:
+def webhook_schemas(allow_http: bool) -> dict[str, Any]:
     endpoint_properties: dict[str, Any] = {
         "id": {"type": "string", "format": "uuid"},
         "organization_id": {"type": "string"},
@@ -109,12 +109,19 @@ def webhook_schemas() -> dict[str, Any]:
             "type": "string",
             "minLength": 1,
             "maxLength": MAX_URL_LENGTH,
-            "description": "Where to deliver: https (http only where the server allows it).",
+            "pattern": URL_PATTERN.format(scheme="https?" if allow_http else "https"),
+            "description": "Where to deliver: https (http too where the server allows it).",
         },
         "events": {
-            "type": "array",
-            "minItems": 1,
-            "items": {"type": "string", "enum": [*EVENTS, ALL_EVENTS]},
+            "anyOf": [
+                {
+                    "type": "array",
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "items": {"type": "string", "enum": list(EVENTS)},
+                },
+                {"type": "array", "items": {"const": ALL_EVENTS}, "minItems": 1, "maxItems": 1},
+            ],
             "description": 'The event types to deliver, or ["*"] for all of them.',
         },
         "description": {"type": ["string", "null"], "maxLength": MAX_DESCRIPTION_LENGTH},

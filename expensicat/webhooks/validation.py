@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,6 +11,10 @@ from expensicat.errors import ValidationFailed
 from expensicat.webhooks.records import ALL_EVENTS, EVENTS
 
 MAX_URL_LENGTH = 2048
+# A URL as the server takes it (and the OpenAPI document states it): a host name or IPv4
+# address (letters, digits, dots and dashes), perhaps a port, then a path or a query of
+# printable characters but '#'. {scheme} is https, or https? where http is allowed.
+URL_PATTERN = r"^{scheme}://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{{1,4}})?([/?][!-\"$-~]*)?$"
 MAX_DESCRIPTION_LENGTH = 255
 CREATABLE = ("url", "events", "description")
 UPDATABLE = (*CREATABLE, "enabled")
@@ -67,6 +72,8 @@ def _url(value: object, allow_http: bool) -> tuple[str, str | None]:
         return "", "Must not have a fragment (#...)."
     if any(character.isspace() for character in url):
         return "", "Must not contain spaces."
+    if not re.fullmatch(URL_PATTERN.format(scheme="https?"), url):
+        return "", "Must be a URL, such as https://example.com/webhooks."
     return url, None
 
 
@@ -76,6 +83,8 @@ def _events(value: object) -> tuple[list[str], str | None]:
     if not value:
         return [], 'Must name at least one event type, or ["*"] for all of them.'
     events = list(dict.fromkeys(value))
+    if len(events) < len(value):
+        return [], "Must name each event type once."
     if ALL_EVENTS in events:
         if len(events) > 1:
             return [], '"*" stands for every event type: give it alone.'
