@@ -29,7 +29,7 @@ WALK = Scenario("walk", "walk (pages/s)", "walk.lua", f"{API}?limit=20")
 NAME_WALK = Scenario("walk", "walk sort=name (pages/s)", "walk.lua", f"{API}?limit=20&sort=name")
 CREATE = Scenario("create", "create", "create.lua", API, as_writer=True)
 FEED_WALK = Scenario(
-    "feed_walk", "changes walk (pages/s)", "feedwalk.lua", f"{CHANGES}?limit=100", as_writer=True
+    "feed_walk", "changes walk (pages/s)", "walk.lua", f"{CHANGES}?limit=100", as_writer=True
 )
 
 

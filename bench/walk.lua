@@ -1,6 +1,7 @@
--- Walk the list: every answer's next_cursor is followed, until a page says there is no
--- next one; then that walk starts again from the first page. Each response leaves one
--- cursor and each request takes one, so every connection follows a walk of its own.
+-- Walk a list: every answer's next_cursor is followed, until a page says there is no next
+-- one (a null cursor, or "has_more":false on the changes feed, whose cursor is never null);
+-- then that walk starts again from the first page. Each response leaves one cursor and each
+-- request takes one, so every connection follows a walk of its own.
 dofile("base.lua")
 
 local first_page = wrk.path
@@ -20,6 +21,9 @@ end
 
 function response(status, headers, body)
   local cursor = status == 200 and body:match('"next_cursor":"([^"]+)"')
+  if cursor and body:find('"has_more":false', 1, true) then
+    cursor = nil
+  end
   if cursor then
     tail = tail + 1
     cursors[tail] = cursor

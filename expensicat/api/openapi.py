@@ -49,6 +49,29 @@ _COMMON_HEADERS = ("X-Request-Id",)
 _BUDGET_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 
 
+def one_of(schema: str) -> dict[str, Any]:
+    """The body of an answer with one item: {"data": <schema>}."""
+    return {"type": "object", "properties": {"data": {"$ref": _REF + schema}}, "required": ["data"]}
+
+
+def page_of(schema: str, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The body of a page of items: {"data": [<schema>...], "meta": {"count",
+    "next_cursor"}}, the cursor null on the last page unless `meta` says otherwise."""
+    properties = {
+        "count": {"type": "integer", "minimum": 0},
+        "next_cursor": {"type": ["string", "null"]},
+        **(meta or {}),
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": _REF + schema}},
+            "meta": {"type": "object", "properties": properties, "required": list(properties)},
+        },
+        "required": ["data", "meta"],
+    }
+
+
 def build_openapi(endpoints: Iterable[Endpoint], schemas: Mapping[str, Any]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from expensicat.api.endpoint import Answer, Call, Endpoint, Parameter
 from expensicat.api.errors import CURSOR_EXPIRED, VALIDATION_ERROR
+from expensicat.api.openapi import page_of
 from expensicat.api.responses import json_response
 from expensicat.auth.principal import READ_SCOPE
 from expensicat.changes.feed import DEFAULT_FEED_PAGE, FROM, MAX_FEED_PAGE, ChangeFeed
@@ -55,22 +56,10 @@ def change_schemas() -> dict[str, Any]:
             "required": ["id", "type", "occurred_at", "customer_id", "customer", "actor"],
             "additionalProperties": False,
         },
-        "ChangeList": {
-            "type": "object",
-            "properties": {
-                "data": {"type": "array", "items": {"$ref": "#/components/schemas/Change"}},
-                "meta": {
-                    "type": "object",
-                    "properties": {
-                        "count": {"type": "integer", "minimum": 0},
-                        "next_cursor": {"type": "string"},
-                        "has_more": {"type": "boolean"},
-                    },
-                    "required": ["count", "next_cursor", "has_more"],
-                },
-            },
-            "required": ["data", "meta"],
-        },
+        # The feed's cursor is never null: at the end it is where to poll from next.
+        "ChangeList": page_of(
+            "Change", {"next_cursor": {"type": "string"}, "has_more": {"type": "boolean"}}
+        ),
     }
 
 

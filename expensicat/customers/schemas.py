@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from expensicat.api.openapi import one_of, page_of
 from expensicat.customers.fields import PUBLIC_FIELDS, WHITESPACE, WRITABLE_FIELDS
 from expensicat.customers.validation import (
     BARE_WEBSITE,
@@ -45,26 +46,8 @@ def customer_schemas() -> dict[str, Any]:
             "properties": writable,
             "additionalProperties": False,
         },
-        "CustomerResponse": {
-            "type": "object",
-            "properties": {"data": {"$ref": "#/components/schemas/Customer"}},
-            "required": ["data"],
-        },
-        "CustomerList": {
-            "type": "object",
-            "properties": {
-                "data": {"type": "array", "items": {"$ref": "#/components/schemas/Customer"}},
-                "meta": {
-                    "type": "object",
-                    "properties": {
-                        "count": {"type": "integer", "minimum": 0},
-                        "next_cursor": {"type": ["string", "null"]},
-                    },
-                    "required": ["count", "next_cursor"],
-                },
-            },
-            "required": ["data", "meta"],
-        },
+        "CustomerResponse": one_of("Customer"),
+        "CustomerList": page_of("Customer"),
     }
 
 

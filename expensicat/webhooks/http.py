@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from expensicat.api.endpoint import Answer, Call, Endpoint, Parameter
 from expensicat.api.errors import NOT_FOUND, VALIDATION_ERROR
+from expensicat.api.openapi import one_of, page_of
 from expensicat.api.responses import json_response
 from expensicat.auth.principal import WEBHOOKS_READ_SCOPE, WEBHOOKS_WRITE_SCOPE
 from expensicat.webhooks.records import ALL_EVENTS, EVENTS, Attempt, WebhookEndpoint
@@ -17,7 +18,6 @@ from expensicat.webhooks.validation import MAX_DESCRIPTION_LENGTH, MAX_URL_LENGT
 
 ENDPOINTS_PATH = "/api/v1/webhook_endpoints"
 ENDPOINT_PATH = "/api/v1/webhook_endpoints/{id}"
-_REF = "#/components/schemas/"
 
 
 def webhooks(request: Request) -> WebhookService:
@@ -152,12 +152,12 @@ def webhook_schemas(allow_http: bool) -> dict[str, Any]:
             "properties": {**writable, "enabled": {"type": "boolean"}},
             "additionalProperties": False,
         },
-        "WebhookEndpointResponse": _data({"$ref": f"{_REF}WebhookEndpoint"}),
-        "WebhookEndpointSecretResponse": _data({"$ref": f"{_REF}WebhookEndpointWithSecret"}),
-        "WebhookEndpointList": _list("WebhookEndpoint"),
+        "WebhookEndpointResponse": one_of("WebhookEndpoint"),
+        "WebhookEndpointSecretResponse": one_of("WebhookEndpointWithSecret"),
+        "WebhookEndpointList": page_of("WebhookEndpoint"),
         "WebhookAttempt": _object(attempt_properties),
-        "WebhookAttemptResponse": _data({"$ref": f"{_REF}WebhookAttempt"}),
-        "WebhookAttemptList": _list("WebhookAttempt"),
+        "WebhookAttemptResponse": one_of("WebhookAttempt"),
+        "WebhookAttemptList": page_of("WebhookAttempt"),
         "Redelivery": {
             "type": "object",
             "properties": {
@@ -168,9 +168,8 @@ def webhook_schemas(allow_http: bool) -> dict[str, Any]:
             "maxProperties": 1,
             "additionalProperties": False,
         },
-        "RedeliveryResponse": _data(
-            _object({"queued": {"type": "integer", "minimum": 0}}),
-        ),
+        "Redelivered": _object({"queued": {"type": "integer", "minimum": 0}}),
+        "RedeliveryResponse": one_of("Redelivered"),
     }
 
 
@@ -180,28 +179,6 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
         "properties": properties,
         "required": list(properties),
         "additionalProperties": False,
-    }
-
-
-def _data(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "properties": {"data": schema}, "required": ["data"]}
-
-
-def _list(item: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            "data": {"type": "array", "items": {"$ref": f"{_REF}{item}"}},
-            "meta": {
-                "type": "object",
-                "properties": {
-                    "count": {"type": "integer", "minimum": 0},
-                    "next_cursor": {"type": ["string", "null"]},
-                },
-                "required": ["count", "next_cursor"],
-            },
-        },
-        "required": ["data", "meta"],
     }
 
 

@@ -12,9 +12,10 @@ from expensicat.webhooks.records import ALL_EVENTS, EVENTS
 
 MAX_URL_LENGTH = 2048
 # A URL as the server takes it (and the OpenAPI document states it): a host name or IPv4
-# address (letters, digits, dots and dashes), perhaps a port, then a path or a query of
-# printable characters but '#'. {scheme} is https, or https? where http is allowed.
-URL_PATTERN = r"^{scheme}://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{{1,4}})?([/?][!-\"$-~]*)?$"
+# address (letters, digits, dots and dashes), perhaps a port (0 to 65535), then a path or a
+# query of printable characters but '#'. {scheme} is https, or https? where http is allowed.
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{{2}}|6[0-4][0-9]{{3}}|[1-5][0-9]{{4}}|[0-9]{{1,4}})"
+URL_PATTERN = r"^{scheme}://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:" + _PORT + r")?([/?][!-\"$-~]*)?$"
 MAX_DESCRIPTION_LENGTH = 255
 CREATABLE = ("url", "events", "description")
 UPDATABLE = (*CREATABLE, "enabled")

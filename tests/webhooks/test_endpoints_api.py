@@ -42,6 +42,17 @@ class TestCreate:
         assert created["secret"].startswith("whsec_")
         assert len(base64.b64decode(created["secret"].removeprefix("whsec_"))) == 32
 
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "https://books.example.com:65535/hooks?to=expensicat",
+            "https://203.0.113.9:8443/",
+            "https://hooks.example.com",
+        ],
+    )
+    def test_any_https_url_with_a_host_is_taken(self, api: Api, url: str) -> None:
+        assert create(api, url=url)["url"] == url
+
     def test_the_secret_is_shown_this_once(self, api: Api) -> None:
         created = create(api)
 
@@ -61,6 +72,8 @@ class TestCreate:
             ({"url": "https://user:pw@books.example.com/hooks", "events": ["*"]}, "url"),
             ({"url": "https://books.example.com/" + "a" * 2048, "events": ["*"]}, "url"),
             ({"url": "https:///hooks", "events": ["*"]}, "url"),
+            ({"url": "https://books.example.com:65536/hooks", "events": ["*"]}, "url"),
+            ({"url": "https://books.example.com/hooks#part", "events": ["*"]}, "url"),
             ({"url": 12, "events": ["*"]}, "url"),
             ({"url": URL, "events": []}, "events"),
             ({"url": URL, "events": ["customer.deleted"]}, "events"),
