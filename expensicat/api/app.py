@@ -51,6 +51,7 @@ from expensicat.logs import configure_logging
 from expensicat.paging import CursorSigner
 from expensicat.ratelimit import BUCKETS_FILE_NAME, build_limiter
 from expensicat.sealing import Sealer
+from expensicat.timestamps import utc_now
 from expensicat.webhooks import http as webhooks_http
 from expensicat.webhooks.delivery import Sender
 from expensicat.webhooks.dispatch import Dispatcher
@@ -119,7 +120,10 @@ def create_app(settings: Settings) -> Starlette:
                 )
             )
             if metrics is not None:
-                await started.enter_async_context(watching(metrics, store))
+                webhooks = store.webhooks
+                await started.enter_async_context(
+                    watching(metrics, store, lambda: webhooks.backlog(utc_now()))
+                )
             # Everything loaded so far lives as long as the process: keep the collector off it.
             gc.freeze()
             logger.info("Application startup complete")

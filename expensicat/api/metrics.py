@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import itertools
 import math
 import os
 import time
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Protocol
 
@@ -37,13 +38,16 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from expensicat.api.endpoint import route_template
+from expensicat.db.errors import DatabaseUnavailable
 
 METRICS_PATH = "/metrics"
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # A request no route took (a 404 or 405): one label for all, so paths cannot grow it.
 UNMATCHED = "unmatched"
-# How often each worker writes its tallies and samples its database pool.
+# How often each worker writes its tallies and samples its database pool; the webhook queue,
+# a query, every so many of those.
 POOL_SAMPLE_SECONDS = 1.0
+QUEUE_SAMPLE_EVERY = 5
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 # The histogram's upper bounds as the client keeps them, +Inf last: a latency belongs to the
 # first bound at or above it, which is where bisect_left finds it.
@@ -98,6 +102,16 @@ class Metrics:
             "expensicat_db_pool_waiting", "Requests waiting for a database connection.",
             registry=self.registry, multiprocess_mode="livesum",
         )  # fmt: skip
+        # Every worker reads the same queue from the database: the largest figure is it.
+        self.webhook_queue = Gauge(
+            "expensicat_webhook_queue_depth", "Webhook deliveries owed (due now or retrying).",
+            registry=self.registry, multiprocess_mode="max",
+        )  # fmt: skip
+        self.webhook_age = Gauge(
+            "expensicat_webhook_queue_oldest_seconds",
+            "Age of the oldest webhook delivery still owed (0 when none is).",
+            registry=self.registry, multiprocess_mode="max",
+        )  # fmt: skip
 
         # Tallied on the request path in plain Python, and written to the metrics (under
         # `serve`, files shared between workers, each write behind a lock) once a second.
@@ -150,17 +164,23 @@ class Loaded(Protocol):
         """Connections busy, and work waiting for one."""
 
 
+# The webhook queue: deliveries owed, and how old the oldest is in seconds.
+Backlog = Callable[[], Awaitable[tuple[int, float]]]
+
+
 @asynccontextmanager
-async def watching(metrics: Metrics, database: Loaded) -> AsyncIterator[None]:
+async def watching(metrics: Metrics, database: Loaded, backlog: Backlog) -> AsyncIterator[None]:
     """Once a second, write the tallies and sample the pool (each worker its own figures;
-    a scrape adds them up)."""
+    a scrape adds them up); every few seconds, read the webhook queue's depth and age."""
 
     async def sample() -> None:
-        while True:
+        for second in itertools.count():
             in_use, waiting = database.load()
             metrics.pool_in_use.set(in_use)
             metrics.pool_waiting.set(waiting)
             metrics.flush()
+            if second % QUEUE_SAMPLE_EVERY == 0:
+                await _sample_queue(metrics, backlog)
             await asyncio.sleep(POOL_SAMPLE_SECONDS)
 
     task = asyncio.create_task(sample())
@@ -171,6 +191,15 @@ async def watching(metrics: Metrics, database: Loaded) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         metrics.flush()
+
+
+async def _sample_queue(metrics: Metrics, backlog: Backlog) -> None:
+    try:
+        depth, oldest = await backlog()
+    except DatabaseUnavailable:  # counted where requests meet it; the figures wait
+        return
+    metrics.webhook_queue.set(depth)
+    metrics.webhook_age.set(oldest)
 
 
 class MetricsMiddleware:

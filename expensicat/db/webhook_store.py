@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from expensicat.changes.store import Place
 from expensicat.db.webhooks import webhook_queries_for
+from expensicat.timestamps import FORMAT as RFC3339
 from expensicat.webhooks.records import Attempt, WebhookEndpoint, listed_events, stored_events
 from expensicat.webhooks.store import Claimed, Destination, Event, Finished, NewEndpoint
 
@@ -90,8 +92,8 @@ class SqlWebhookStore:
         if new == destination.place:
             return 0
         values.update(new_tx=new[0], new_seq=new[1], now=now)
-        await self._driver.write(self._queries.queue, values)
-        return len(ahead)
+        moved = await self._driver.write(self._queries.queue, values)
+        return len(ahead) if moved else 0  # another worker moved it first, and queued them
 
     async def claim(
         self, destination: Destination, limit: int, now: str, lease_until: str
@@ -188,6 +190,14 @@ class SqlWebhookStore:
         }
         plan = self._queries.redeliver_one if event_id else self._queries.redeliver_since
         return len(await self._driver.write(plan, values))
+
+    async def backlog(self, now: datetime) -> tuple[int, float]:
+        """Deliveries owed, and the age in seconds of the oldest (0 when none is)."""
+        count, oldest = (await self._driver.read(self._queries.backlog, {}))[0]
+        if oldest is None:
+            return count, 0.0
+        queued = datetime.strptime(oldest, RFC3339).replace(tzinfo=UTC)
+        return count, max(0.0, (now - queued).total_seconds())
 
     async def purge_delivery_log(self, before: str) -> None:
         await self._driver.write(self._queries.purge_attempts, {"before": before})

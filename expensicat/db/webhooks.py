@@ -17,6 +17,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     false,
+    func,
     insert,
     literal,
     literal_column,
@@ -369,6 +370,10 @@ def _redeliver(one: bool) -> ReturningUpdate[Any]:
     )
 
 
+# Served by the partial index of what is owed (migration 0010).
+BACKLOG = select(func.count(), func.min(deliveries.c.created_at)).where(
+    deliveries.c.status == literal_column(f"'{PENDING}'")
+)
 PURGE_ATTEMPTS = delete(attempts).where(
     attempts.c.attempted_at < param(attempts.c.attempted_at, "before")
 )
@@ -403,6 +408,7 @@ class WebhookQueries:
         self.attempts_after = compile_for(_attempt_page(True), dialect)
         self.redeliver_one = _plain(_redeliver(True), dialect)
         self.redeliver_since = _plain(_redeliver(False), dialect)
+        self.backlog = compile_for(BACKLOG, dialect)
         self.purge_attempts = _plain(PURGE_ATTEMPTS, dialect)
         self.purge_deliveries = _plain(PURGE_DELIVERIES, dialect)
 

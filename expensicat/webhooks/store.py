@@ -85,7 +85,8 @@ class WebhookStore(Protocol):
 
     async def queue(self, destination: Destination, limit: int, now: str) -> int:
         """Queue a delivery of each change after the endpoint's place that it subscribes to,
-        up to `limit` changes read; how many changes were read (0: nothing new)."""
+        up to `limit` changes read; how many changes this call queued past (0: nothing new,
+        or another worker moved the place first)."""
 
     async def claim(
         self, destination: Destination, limit: int, now: str, lease_until: str

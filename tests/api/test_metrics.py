@@ -76,6 +76,14 @@ class TestMetrics:
         assert in_use >= 0
         assert waiting >= 0
 
+    def test_the_webhook_queue_is_sampled(self, api: Api) -> None:
+        text = api.client.get("/metrics").text
+
+        (depth,) = samples(text, "expensicat_webhook_queue_depth").values()
+        (oldest,) = samples(text, "expensicat_webhook_queue_oldest_seconds").values()
+        assert depth >= 0
+        assert oldest >= 0
+
     def test_an_unknown_path_is_counted_under_one_label(self, api: Api) -> None:
         api.get("/no/such/path/12345")
 

@@ -68,6 +68,14 @@ def upgrade() -> None:
         ["endpoint_id", "status", "tx", "seq"],
     )
     op.create_index("webhook_deliveries_by_age", "webhook_deliveries", ["created_at"])
+    # What is owed, however many deliveries the log keeps: the queue's depth and age.
+    op.create_index(
+        "webhook_deliveries_owed",
+        "webhook_deliveries",
+        ["created_at"],
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    )
     op.create_table(
         "webhook_attempts",
         sa.Column("organization_id", sa.Text, primary_key=True),

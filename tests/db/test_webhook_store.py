@@ -1,0 +1,79 @@
+"""What the webhook store promises the worker, asked directly on both databases: an endpoint
+hears of changes made after it exists, each queued once however often queuing runs, and the
+queue's depth and age are what is owed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+from expensicat.changes.records import ChangeStamp
+from expensicat.config import Settings
+from expensicat.customers.fields import PUBLIC_FIELDS, customer_from
+from expensicat.db import open_store
+from expensicat.db.store import Store
+from expensicat.timestamps import timestamp, utc_now
+from expensicat.webhooks.records import WebhookEndpoint
+from expensicat.webhooks.store import NewEndpoint
+
+
+def test_changes_after_an_endpoint_is_made_are_queued_once(migrated: Settings) -> None:
+    org = f"org-{uuid.uuid4().hex[:12]}"
+    now = utc_now()
+
+    async def scenario() -> tuple[int, int, int, tuple[int, float]]:
+        store = await open_store(migrated.database)
+        try:
+            await _create(store, org, "Before")
+            endpoint_id = await _endpoint(store, org)
+            for name in ("After 1", "After 2"):
+                await _create(store, org, name)
+            destination = await store.webhooks.destination(org, endpoint_id)
+            assert destination is not None
+            read = await store.webhooks.queue(destination, 10, timestamp(now))
+            # As a second worker would, from the place it read before the first moved it.
+            again = await store.webhooks.queue(destination, 10, timestamp(now))
+            moved = await store.webhooks.destination(org, endpoint_id)
+            assert moved is not None
+            claimed = await store.webhooks.claim(
+                moved, 10, timestamp(now), timestamp(now + timedelta(seconds=30))
+            )
+            later = now + timedelta(seconds=5)
+            return read, again, len(claimed), await store.webhooks.backlog(later)
+        finally:
+            await store.close()
+
+    read, again, claimed, (depth, oldest) = asyncio.run(scenario())
+
+    assert (read, claimed) == (2, 2)
+    assert again == 0
+    assert depth >= 2
+    assert oldest >= 5
+
+
+async def _create(store: Store, org: str, name: str) -> None:
+    customer = dict.fromkeys(PUBLIC_FIELDS)
+    moment = timestamp(utc_now())
+    customer.update(
+        id=str(uuid.uuid4()), organization_id=org, name=name, created_at=moment, updated_at=moment
+    )
+    stamp = ChangeStamp.by({"type": "user", "id": "user-1"})  # each change its own id
+    await store.insert(customer_from(customer), name.lower(), stamp)
+
+
+async def _endpoint(store: Store, org: str) -> str:
+    now = timestamp(utc_now())
+    endpoint: WebhookEndpoint = {
+        "id": str(uuid.uuid4()),
+        "organization_id": org,
+        "url": "https://books.example.com/hooks",
+        "events": ["*"],
+        "description": None,
+        "enabled": True,
+        "disabled_reason": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    await store.webhooks.insert_endpoint(NewEndpoint(endpoint, "v1.sealed"))
+    return endpoint["id"]
