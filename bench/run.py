@@ -175,7 +175,7 @@ class Run:
                 cost_note("create with 1 subscribed endpoint", "create with none", measured,
                           unsubscribed, WEBHOOK_CREATE_LIMIT)
             )  # fmt: skip
-            rate = webhooks.drain_rate(receiver, measured.requests)
+            rate = webhooks.drain_rate(receiver)
             report.notes.append(
                 f"webhooks: {rate:,.0f} events/s delivered by the server's worker "
                 f"(target {WEBHOOK_RATE_TARGET:,}/s: {verdict(-rate, -WEBHOOK_RATE_TARGET)})"

@@ -308,6 +308,17 @@ def _logged(written: FromClause) -> Insert:
     return insert(attempts).from_select([column.key for column in attempts.c], row)
 
 
+DEFER_LATER = (
+    sql_update(deliveries)
+    .values(next_attempt_at=param(deliveries.c.next_attempt_at, "until"))
+    .where(
+        *_OF_ENDPOINT,
+        deliveries.c.status == PENDING,
+        tuple_(deliveries.c.tx, deliveries.c.seq)
+        > tuple_(param(deliveries.c.tx), param(deliveries.c.seq)),
+        deliveries.c.next_attempt_at < param(deliveries.c.next_attempt_at, "until"),
+    )
+)
 LOG_ATTEMPT = insert(attempts).values({column.key: param(column) for column in attempts.c})
 MARK_FAILING = (
     sql_update(endpoints)
@@ -401,6 +412,7 @@ class WebhookQueries:
         self.event = compile_for(EVENT, dialect)
         self.finish = plan(_finish(), dialect)
         self.log_attempt = _plain(LOG_ATTEMPT, dialect)
+        self.defer_later = _plain(DEFER_LATER, dialect)
         self.mark_failing = _plain(MARK_FAILING, dialect)
         self.mark_healthy = _plain(MARK_HEALTHY, dialect)
         self.disable_failing = _plain(DISABLE_FAILING, dialect)

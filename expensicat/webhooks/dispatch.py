@@ -26,7 +26,7 @@ from expensicat.webhooks.messages import event_body, signing_secrets
 from expensicat.webhooks.policy import DeliveryPolicy
 from expensicat.webhooks.records import DELIVERED, FAILED, PENDING, Attempt
 from expensicat.webhooks.signing import signed_headers
-from expensicat.webhooks.store import Claimed, Destination, Finished, WebhookStore
+from expensicat.webhooks.store import Claimed, Destination, Event, Finished, WebhookStore
 
 log = logging.getLogger("expensicat.webhooks")
 QUEUE_BATCH = 500
@@ -52,6 +52,9 @@ class Dispatcher:
         self._clock = clock
         self._in_flight: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Set when a delivery ends, so that its slot is filled at once rather than at the
+        # next poll.
+        self._slot_freed = asyncio.Event()
         # What this worker last recorded of each endpoint's health, to write only changes.
         self._failing: dict[str, bool] = {}
 
@@ -70,9 +73,19 @@ class Dispatcher:
                 busy = False
                 await stopped_within(stop, 1.0)
             if not busy:
-                await stopped_within(stop, IDLE_SECONDS)
+                await self._idle(stop)
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=TIMEOUT_SECONDS + 1)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Wait for a freed slot, for `stop`, or for the next poll, whichever comes first."""
+        self._slot_freed.clear()
+        waits = [asyncio.create_task(stop.wait()), asyncio.create_task(self._slot_freed.wait())]
+        try:
+            await asyncio.wait(waits, timeout=IDLE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     async def tick(self) -> bool:
         """Queue and start what is due; whether there was anything."""
@@ -85,22 +98,31 @@ class Dispatcher:
                 continue
             lease_until = timestamp(now + LEASE)
             claimed = await self._store.claim(destination, free, timestamp(now), lease_until)
+            # Their bodies first, so that the sends start in the order the changes were made.
             for delivery in claimed:
-                self._start(destination, delivery, lease_until)
+                event = await self._store.event(destination.organization_id, delivery.place)
+                self._start(destination, delivery, event, lease_until)
             busy |= bool(claimed)
         return busy
 
-    def _start(self, destination: Destination, delivery: Claimed, lease_until: str) -> None:
+    def _start(
+        self, destination: Destination, delivery: Claimed, event: Event | None, lease_until: str
+    ) -> None:
         self._in_flight[destination.id] += 1
-        task = asyncio.create_task(self._deliver(destination, delivery, lease_until))
+        task = asyncio.create_task(self._deliver(destination, delivery, event, lease_until))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, destination: Destination, delivery: Claimed, lease_until: str) -> None:
+    async def _deliver(
+        self, destination: Destination, delivery: Claimed, event: Event | None, lease_until: str
+    ) -> None:
         try:
-            outcome = await self._send(destination, delivery)
+            outcome = await self._send(destination, delivery, event)
             finished = self._finished(delivery, outcome)
             await self._store.finish(destination, delivery, lease_until, finished)
+            if finished.status == PENDING:
+                # What came after waits for it: once the receiver is back, all go in order.
+                await self._store.defer_later(destination, delivery, finished.next_attempt_at)
             await self._note_health(destination, outcome.delivered)
             if not outcome.delivered:
                 log.info(
@@ -113,9 +135,11 @@ class Dispatcher:
             log.exception("Webhook %s to endpoint %s failed", delivery.change_id, destination.id)
         finally:
             self._in_flight[destination.id] -= 1
+            self._slot_freed.set()
 
-    async def _send(self, destination: Destination, delivery: Claimed) -> Outcome:
-        event = await self._store.event(destination.organization_id, delivery.place)
+    async def _send(
+        self, destination: Destination, delivery: Claimed, event: Event | None
+    ) -> Outcome:
         if event is None:
             return Outcome(None, "the change is past its retention", 0)
         body = event_body(event)

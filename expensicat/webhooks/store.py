@@ -99,6 +99,9 @@ class WebhookStore(Protocol):
     ) -> None:
         """Record the outcome, if the lease is still this worker's."""
 
+    async def defer_later(self, destination: Destination, claimed: Claimed, until: str) -> None:
+        """Hold the endpoint's deliveries of later changes until at least `until`."""
+
     async def log_attempt(
         self, organization_id: str, endpoint_id: str, attempt: Attempt
     ) -> None: ...
