@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import (
     BindParameter,
+    Text,
     bindparam,
     delete,
     insert,
@@ -69,17 +70,20 @@ def _param(name: str, like: Any) -> BindParameter[Any]:
     return bindparam(name, type_=like.type)
 
 
-def record_change(change_type: str, with_customer: bool = True) -> Joined:
+def record_change(change_type: str, customer: str = "written") -> Joined:
     """A joined write (unit_of_work) that records the change of `change_type` to the written
-    customer: the customer as it now stands, or none (an erasure)."""
+    customer, and the customer as it now stands: built from the written row ("written"),
+    given as JSON by the caller in `customer_json` ("given": a creation, whose every value
+    the caller has), or none ("none": an erasure)."""
 
     def joined(written: FromClause) -> Insert:
-        customer = (
-            JsonObject({field: as_text(written.c[field]) for field in PUBLIC_FIELDS})
-            if with_customer
-            else sql_null()
-        )
-        version = written.c.version if with_customer else sql_null()
+        recorded: Any = sql_null()
+        version: Any = sql_null()
+        if customer == "written":
+            fields = {field: as_text(written.c[field]) for field in PUBLIC_FIELDS}
+            recorded, version = JsonObject(fields), written.c.version
+        elif customer == "given":
+            recorded, version = bindparam("customer_json", type_=Text()), literal(1)
         row = select(
             _param("organization_id", changes.c.organization_id),
             CURRENT_TRANSACTION,
@@ -87,7 +91,7 @@ def record_change(change_type: str, with_customer: bool = True) -> Joined:
             literal(change_type),
             _param("now", changes.c.occurred_at),
             written.c.id,
-            customer,
+            recorded,
             version,
             _param("actor_type", changes.c.actor_type),
             _param("actor_id", changes.c.actor_id),

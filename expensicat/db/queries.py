@@ -93,12 +93,13 @@ HOLD_KEY = (
 
 
 def insert_customer(when: Condition | None) -> ReturningInsert[Any]:
-    return insert_row(customers, INSERTED, when).returning(*STORED)
+    return insert_row(customers, INSERTED, when).returning(customers.c.id, customers.c.version)
 
 
 def create_customer(guard: Update | None) -> UnitOfWork:
-    """Insert a customer and record its creation; with a guard, only while it holds."""
-    return UnitOfWork(insert_customer, guard=guard, joined=(record_change(CREATED),))
+    """Insert a customer and record its creation, with the customer as the caller gives it
+    in JSON; with a guard, only while it holds."""
+    return UnitOfWork(insert_customer, guard=guard, joined=(record_change(CREATED, "given"),))
 
 
 def claim_key(dialect: Dialect) -> ReturningInsert[Any]:
@@ -195,7 +196,7 @@ def erase_customer(conditional: bool) -> UnitOfWork:
             )
         )
 
-    erased = record_change(ERASED, with_customer=False)
+    erased = record_change(ERASED, customer="none")
     return UnitOfWork(write, joined=(scrub_keys, forget_customer, erased))
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
+import orjson
 from sqlalchemy.engine import Dialect
 
 from expensicat.changes.records import Actor, Change, ChangeStamp, CustomerJson
@@ -79,7 +80,12 @@ class Store:
         stamp: ChangeStamp,
         hold: KeyHold | None = None,
     ) -> bool:
-        values = {**customer, "name_search": name_search, **_stamped(stamp, customer["created_at"])}
+        values = {
+            **customer,
+            "name_search": name_search,
+            "customer_json": orjson.dumps(customer).decode(),
+            **_stamped(stamp, customer["created_at"]),
+        }
         if hold is None:
             await self._driver.write(self._queries.insert, values)
             return True
