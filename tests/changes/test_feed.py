@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import Api
 from tests.support.contract import CUSTOMERS, assert_customer, assert_error, customer_url
+from tests.support.tokens import bearer, session_token
 
 CHANGES = "/api/v1/customers/changes"
 
@@ -58,6 +59,20 @@ class TestChanges:
             assert_customer(change["customer"])
         assert changes[1]["occurred_at"] == updated["updated_at"]
         assert len({change["id"] for change in changes}) == 4
+
+    def test_who_made_a_change_arrives_as_named_whatever_characters_it_has(
+        self, api: Api
+    ) -> None:
+        # The feed's JSON is written out by the database: every value must be quoted.
+        user = 'Ann "the boss" O\\Neil\t\u00e9\u2028\U0001f600 </script>'
+        headers = bearer(session_token(api.org, user=user))
+        response = api.post(CUSTOMERS, json={"name": 'Acme "Ltd" \\ \n'}, headers=headers)
+        assert response.status_code == 201, response.text
+
+        changes, _ = walk(api)
+
+        assert changes[-1]["actor"] == {"type": "user", "id": user}
+        assert changes[-1]["customer"] == response.json()["data"]
 
     def test_an_erasure_is_a_change_and_clears_the_customer_from_earlier_ones(
         self, api: Api
