@@ -8,7 +8,7 @@ texts are fixed (an update's per set of fields), so the prepared-statement cache
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -100,6 +100,13 @@ class PostgresDriver:
         # Compiled for PostgreSQL, a unit of work is one statement: atomic on its own.
         assert plan.one_statement
         return await self.read(plan.write, values)
+
+    async def write_each(self, plan: Plan, values: Sequence[Values]) -> None:
+        assert plan.one_statement
+        args = [plan.write.args(one) for one in values]
+        async with self._connection() as connection:
+            # Sent as one pipelined batch, and atomic as a whole.
+            await connection.executemany(plan.write.sql, args)
 
     async def page(self, request: PageRequest) -> list[Customer]:
         after = request.after

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, TypeVar
@@ -83,6 +83,13 @@ class SqliteDriver:
 
     async def write(self, plan: Plan, values: Values) -> list[Row]:
         return await self._on_thread(lambda db: run_in_transaction(db, plan, values), writes=True)
+
+    async def write_each(self, plan: Plan, values: Sequence[Values]) -> None:
+        def run_each(db: sqlite3.Connection) -> None:
+            for one in values:
+                run_in_transaction(db, plan, one)
+
+        await self._on_thread(run_each, writes=True)
 
     async def page(self, request: PageRequest) -> list[Customer]:
         search = request.search

@@ -55,6 +55,9 @@ class Driver(Protocol):
     async def write(self, plan: Plan, values: Values) -> list[Row]:
         """Run a unit of work; the rows its main write returned."""
 
+    async def write_each(self, plan: Plan, values: Sequence[Values]) -> None:
+        """Run a unit of work once for each of `values`, in one round trip; each is atomic."""
+
     async def page(self, request: PageRequest) -> list[Customer]: ...
 
     async def ping(self) -> None: ...

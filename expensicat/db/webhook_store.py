@@ -10,7 +10,7 @@ from expensicat.changes.store import Place
 from expensicat.db.webhooks import webhook_queries_for
 from expensicat.timestamps import FORMAT as RFC3339
 from expensicat.webhooks.records import Attempt, WebhookEndpoint, listed_events, stored_events
-from expensicat.webhooks.store import Claimed, Destination, Event, Finished, NewEndpoint
+from expensicat.webhooks.store import Claimed, Destination, Event, Finishing, NewEndpoint
 
 if TYPE_CHECKING:
     from expensicat.db.store import Driver
@@ -106,35 +106,31 @@ class SqlWebhookStore:
             "limit": limit,
         }
         rows = await self._driver.write(self._queries.claim, values)
-        claimed = [Claimed(row[0], (row[1], row[2]), row[3], row[4]) for row in rows]
+        claimed = [
+            Claimed(
+                change_id=row[0],
+                place=(row[1], row[2]),
+                type=row[3],
+                attempts=row[4],
+                event=(
+                    _event(row[5:])
+                    if self._queries.claim_reads_events
+                    else await self._event(destination.organization_id, (row[1], row[2]))
+                ),
+            )
+            for row in rows
+        ]
         return sorted(claimed, key=lambda one: one.place)
 
-    async def event(self, organization_id: str, place: Place) -> Event | None:
+    async def _event(self, organization_id: str, place: Place) -> Event | None:
         values = {"organization_id": organization_id, "tx": place[0], "seq": place[1]}
         rows = await self._driver.read(self._queries.event, values)
-        return Event(*rows[0]) if rows else None
+        return _event(rows[0]) if rows else None
 
-    async def finish(
-        self, destination: Destination, claimed: Claimed, lease_until: str, finished: Finished
-    ) -> None:
-        attempt = finished.attempt
-        values = {
-            "organization_id": destination.organization_id,
-            "endpoint_id": destination.id,
-            "change_id": claimed.change_id,
-            "lease_until": lease_until,
-            "status": finished.status,
-            "attempts": finished.attempts,
-            "next_attempt_at": finished.next_attempt_at,
-            "attempt_id": attempt["id"],
-            "type": attempt["type"],
-            "attempted_at": attempt["attempted_at"],
-            "status_code": attempt["status_code"],
-            "duration_ms": attempt["duration_ms"],
-            "error": attempt["error"],
-            "retry_at": attempt["next_attempt_at"],
-        }
-        await self._driver.write(self._queries.finish, values)
+    async def finish(self, finishing: Sequence[Finishing]) -> None:
+        await self._driver.write_each(
+            self._queries.finish, [_finish_values(one) for one in finishing]
+        )
 
     async def defer_later(self, destination: Destination, claimed: Claimed, until: str) -> None:
         values = {
@@ -212,6 +208,33 @@ class SqlWebhookStore:
     async def purge_delivery_log(self, before: str) -> None:
         await self._driver.write(self._queries.purge_attempts, {"before": before})
         await self._driver.write(self._queries.purge_deliveries, {"before": before})
+
+
+def _event(row: Row) -> Event | None:
+    """The change a delivery announces, from its columns; None when they are all NULL (the
+    outer join found it purged)."""
+    return None if row[0] is None else Event(*row)
+
+
+def _finish_values(finishing: Finishing) -> dict[str, Any]:
+    destination, finished = finishing.destination, finishing.finished
+    attempt = finished.attempt
+    return {
+        "organization_id": destination.organization_id,
+        "endpoint_id": destination.id,
+        "change_id": finishing.delivery.change_id,
+        "lease_until": finishing.lease_until,
+        "status": finished.status,
+        "attempts": finished.attempts,
+        "next_attempt_at": finished.next_attempt_at,
+        "attempt_id": attempt["id"],
+        "type": attempt["type"],
+        "attempted_at": attempt["attempted_at"],
+        "status_code": attempt["status_code"],
+        "duration_ms": attempt["duration_ms"],
+        "error": attempt["error"],
+        "retry_at": attempt["next_attempt_at"],
+    }
 
 
 def _endpoint(row: Row) -> WebhookEndpoint:

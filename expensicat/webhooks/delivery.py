@@ -12,7 +12,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
+from yarl import URL
 
 from expensicat.webhooks.addresses import IPAddress, IPNetwork, refusal
 
@@ -41,6 +42,9 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
 
 
 class Sender:
+    """Sends deliveries with aiohttp, whose client keeps up with many concurrent requests
+    on one event loop."""
+
     def __init__(
         self,
         allowed: Sequence[IPNetwork] = (),
@@ -49,75 +53,88 @@ class Sender:
     ) -> None:
         self._allowed = tuple(allowed)
         self._resolve = resolver
-        self._client = httpx.AsyncClient(
-            follow_redirects=False,
-            timeout=timeout,
-            trust_env=False,
-            headers={"User-Agent": USER_AGENT},
-        )
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     async def send(self, url: str, headers: Mapping[str, str], body: bytes) -> Outcome:
         started = time.perf_counter()
         try:
-            target = httpx.URL(url)
+            target = URL(url)
             address, reason = await self._checked_address(target)
             if address is None:
                 return _outcome(started, None, f"refused: {reason}")
-            pinned = target.copy_with(host=str(address))
-            extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-            request = self._client.build_request(
-                "POST",
+            pinned = target.with_host(str(address))
+            # The address goes in the URL; the name stays in Host, and in TLS (SNI and the
+            # certificate's check).
+            server_hostname = target.host if target.scheme == "https" else None
+            answer = self._client().post(
                 pinned,
-                content=body,
+                data=body,
                 headers={
                     **headers,
                     "Host": _host_header(target),
                     "Content-Type": "application/json",
                 },
-                extensions=extensions,
+                allow_redirects=False,
+                server_hostname=server_hostname,
             )
-            response = await self._client.send(request, stream=True)
-            try:
+            async with answer as response:
                 await _read_some(response)
-            finally:
-                await response.aclose()
-        except httpx.TimeoutException:
+                status = response.status
+        except TimeoutError:
             return _outcome(started, None, "timed out")
-        except (httpx.HTTPError, OSError, ValueError) as error:
+        except (aiohttp.ClientError, OSError, ValueError) as error:
             return _outcome(started, None, f"could not connect: {type(error).__name__}")
-        status = response.status_code
         return _outcome(started, status, None if 200 <= status < 300 else f"answered {status}")
 
-    async def _checked_address(self, target: httpx.URL) -> tuple[IPAddress | None, str]:
-        port = target.port or (443 if target.scheme == "https" else 80)
+    def _client(self) -> aiohttp.ClientSession:
+        """One session, made on first use (it belongs to the running event loop)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                # No cap across endpoints: each has its own limit, and a slow one must not
+                # hold connections another needs.
+                connector=aiohttp.TCPConnector(limit=0),
+                timeout=self._timeout,
+                headers={"User-Agent": USER_AGENT},
+                # Bytes as they came: an answer is never inflated, so never a bomb.
+                auto_decompress=False,
+                trust_env=False,
+            )
+        return self._session
+
+    async def _checked_address(self, target: URL) -> tuple[IPAddress | None, str]:
+        host, port = target.host or "", target.port or 443
         try:
-            addresses = await self._resolve(target.host, port)
+            addresses = await self._resolve(host, port)
         except OSError:
-            return None, f"{target.host} does not resolve"
+            return None, f"{host} does not resolve"
         if not addresses:
-            return None, f"{target.host} does not resolve"
+            return None, f"{host} does not resolve"
         for address in addresses:
             reason = refusal(address, self._allowed)
             if reason is not None:
-                return None, f"{target.host}: {reason}"
+                return None, f"{host}: {reason}"
         return addresses[0], ""
 
 
-async def _read_some(response: httpx.Response) -> None:
+async def _read_some(response: aiohttp.ClientResponse) -> None:
     """Up to MAX_ANSWER_BYTES of the answer: what a receiver says is not ours to store."""
     read = 0
-    async for chunk in response.aiter_raw():
-        read += len(chunk)
-        if read >= MAX_ANSWER_BYTES:
+    while read < MAX_ANSWER_BYTES:
+        chunk = await response.content.read(MAX_ANSWER_BYTES - read)
+        if not chunk:
             return
+        read += len(chunk)
 
 
-def _host_header(target: httpx.URL) -> str:
-    host = f"[{target.host}]" if ":" in target.host else target.host
-    return host if target.port is None else f"{host}:{target.port}"
+def _host_header(target: URL) -> str:
+    host = target.raw_host or ""
+    host = f"[{host}]" if ":" in host else host
+    return host if target.explicit_port is None else f"{host}:{target.explicit_port}"
 
 
 def _outcome(started: float, status: int | None, error: str | None) -> Outcome:

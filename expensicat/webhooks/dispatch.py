@@ -26,7 +26,7 @@ from expensicat.webhooks.messages import event_body, signing_secrets
 from expensicat.webhooks.policy import DeliveryPolicy
 from expensicat.webhooks.records import DELIVERED, FAILED, PENDING, Attempt
 from expensicat.webhooks.signing import signed_headers
-from expensicat.webhooks.store import Claimed, Destination, Event, Finished, WebhookStore
+from expensicat.webhooks.store import Claimed, Destination, Finished, Finishing, WebhookStore
 
 log = logging.getLogger("expensicat.webhooks")
 QUEUE_BATCH = 500
@@ -55,6 +55,12 @@ class Dispatcher:
         # Set when a delivery ends, so that its slot is filled at once rather than at the
         # next poll.
         self._slot_freed = asyncio.Event()
+        # Outcomes waiting to be written, and whether a write is under way.
+        self._unrecorded: list[tuple[Finishing, asyncio.Future[None]]] = []
+        self._recording = False
+        # The endpoints as of the last time new events were queued for them.
+        self._destinations: list[Destination] = []
+        self._queued_at = float("-inf")
         # What this worker last recorded of each endpoint's health, to write only changes.
         self._failing: dict[str, bool] = {}
 
@@ -88,38 +94,44 @@ class Dispatcher:
                 wait.cancel()
 
     async def tick(self) -> bool:
-        """Queue and start what is due; whether there was anything."""
+        """Queue what is new (every IDLE_SECONDS at most), and start what is due; whether
+        there was anything. A freed slot is filled by a claim alone, without queuing."""
         busy = False
         now = self._clock()
-        for destination in await self._store.destinations():
-            busy |= bool(await self._store.queue(destination, QUEUE_BATCH, timestamp(now)))
+        if time.monotonic() - self._queued_at >= IDLE_SECONDS:
+            self._queued_at = time.monotonic()
+            self._destinations = await self._store.destinations()
+            for destination in self._destinations:
+                queued = await self._store.queue(destination, QUEUE_BATCH, timestamp(now))
+                busy |= bool(queued)
+        for destination in self._destinations:
             free = self._policy.concurrency - self._in_flight[destination.id]
             if free <= 0:
                 continue
             lease_until = timestamp(now + LEASE)
             claimed = await self._store.claim(destination, free, timestamp(now), lease_until)
-            # Their bodies first, so that the sends start in the order the changes were made.
-            for delivery in claimed:
-                event = await self._store.event(destination.organization_id, delivery.place)
-                self._start(destination, delivery, event, lease_until)
+            for delivery in claimed:  # in the order the changes were made
+                self._start(destination, delivery, lease_until)
             busy |= bool(claimed)
         return busy
 
-    def _start(
-        self, destination: Destination, delivery: Claimed, event: Event | None, lease_until: str
-    ) -> None:
+    def _start(self, destination: Destination, delivery: Claimed, lease_until: str) -> None:
         self._in_flight[destination.id] += 1
-        task = asyncio.create_task(self._deliver(destination, delivery, event, lease_until))
+        task = asyncio.create_task(self._deliver(destination, delivery, lease_until))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(
-        self, destination: Destination, delivery: Claimed, event: Event | None, lease_until: str
-    ) -> None:
+    async def _deliver(self, destination: Destination, delivery: Claimed, lease_until: str) -> None:
+        slot_held = True
         try:
-            outcome = await self._send(destination, delivery, event)
+            outcome = await self._send(destination, delivery)
+            if outcome.delivered:
+                # The receiver is done with it: the next event can go while this one is
+                # recorded. Until then the delivery stays leased, and a crash sends it again.
+                self._free_slot(destination)
+                slot_held = False
             finished = self._finished(delivery, outcome)
-            await self._store.finish(destination, delivery, lease_until, finished)
+            await self._record(Finishing(destination, delivery, lease_until, finished))
             if finished.status == PENDING:
                 # What came after waits for it: once the receiver is back, all go in order.
                 await self._store.defer_later(destination, delivery, finished.next_attempt_at)
@@ -134,12 +146,41 @@ class Dispatcher:
         except Exception:
             log.exception("Webhook %s to endpoint %s failed", delivery.change_id, destination.id)
         finally:
-            self._in_flight[destination.id] -= 1
-            self._slot_freed.set()
+            if slot_held:
+                self._free_slot(destination)
 
-    async def _send(
-        self, destination: Destination, delivery: Claimed, event: Event | None
-    ) -> Outcome:
+    async def _record(self, finishing: Finishing) -> None:
+        """Record an outcome, together with those that finish while a write is under way:
+        the first to find no write running writes batches until none is left waiting."""
+        recorded = asyncio.get_running_loop().create_future()
+        self._unrecorded.append((finishing, recorded))
+        if not self._recording:
+            self._recording = True
+            try:
+                while self._unrecorded:
+                    batch, self._unrecorded = self._unrecorded, []
+                    await self._write(batch)
+            finally:
+                self._recording = False
+        await recorded
+
+    async def _write(self, batch: list[tuple[Finishing, asyncio.Future[None]]]) -> None:
+        try:
+            await self._store.finish([finishing for finishing, _ in batch])
+        except Exception as error:
+            for _, recorded in batch:
+                recorded.set_exception(error)
+        else:
+            for _, recorded in batch:
+                recorded.set_result(None)
+
+    def _free_slot(self, destination: Destination) -> None:
+        """Give the endpoint's slot back, and wake the loop to fill it."""
+        self._in_flight[destination.id] -= 1
+        self._slot_freed.set()
+
+    async def _send(self, destination: Destination, delivery: Claimed) -> Outcome:
+        event = delivery.event
         if event is None:
             return Outcome(None, "the change is past its retention", 0)
         body = event_body(event)

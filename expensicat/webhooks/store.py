@@ -3,6 +3,7 @@ the one format of expensicat.timestamps; secrets are sealed before they get here
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,22 +31,24 @@ class Destination:
 
 
 @dataclass(frozen=True, slots=True)
-class Claimed:
-    """A delivery this worker leased: which change, and how many attempts came before."""
-
-    change_id: str
-    place: Place
-    type: str
-    attempts: int
-
-
-@dataclass(frozen=True, slots=True)
 class Event:
     type: str
     occurred_at: str
     customer_id: str
     customer: str | None  # JSON, as recorded; None once the customer is erased
     customer_version: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery this worker leased: which change, how many attempts came before, and the
+    change it announces (None once the change is past its retention)."""
+
+    change_id: str
+    place: Place
+    type: str
+    attempts: int
+    event: Event | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,16 @@ class Finished:
     attempts: int
     next_attempt_at: str
     attempt: Attempt
+
+
+@dataclass(frozen=True, slots=True)
+class Finishing:
+    """A leased delivery that went as `finished`, to record under the lease that held it."""
+
+    destination: Destination
+    delivery: Claimed
+    lease_until: str
+    finished: Finished
 
 
 class WebhookStore(Protocol):
@@ -92,12 +105,8 @@ class WebhookStore(Protocol):
         self, destination: Destination, limit: int, now: str, lease_until: str
     ) -> list[Claimed]: ...
 
-    async def event(self, organization_id: str, place: Place) -> Event | None: ...
-
-    async def finish(
-        self, destination: Destination, claimed: Claimed, lease_until: str, finished: Finished
-    ) -> None:
-        """Record the outcome, if the lease is still this worker's."""
+    async def finish(self, finishing: Sequence[Finishing]) -> None:
+        """Record each outcome whose lease is still this worker's, in one round trip."""
 
     async def defer_later(self, destination: Destination, claimed: Claimed, until: str) -> None:
         """Hold the endpoint's deliveries of later changes until at least `until`."""

@@ -8,6 +8,8 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+import orjson
+
 from expensicat.changes.records import ChangeStamp
 from expensicat.config import Settings
 from expensicat.customers.fields import PUBLIC_FIELDS, customer_from
@@ -15,14 +17,14 @@ from expensicat.db import open_store
 from expensicat.db.store import Store
 from expensicat.timestamps import timestamp, utc_now
 from expensicat.webhooks.records import WebhookEndpoint
-from expensicat.webhooks.store import NewEndpoint
+from expensicat.webhooks.store import Claimed, NewEndpoint
 
 
 def test_changes_after_an_endpoint_is_made_are_queued_once(migrated: Settings) -> None:
     org = f"org-{uuid.uuid4().hex[:12]}"
     now = utc_now()
 
-    async def scenario() -> tuple[int, int, int, tuple[int, float]]:
+    async def scenario() -> tuple[int, int, list[Claimed], tuple[int, float]]:
         store = await open_store(migrated.database)
         try:
             await _create(store, org, "Before")
@@ -40,16 +42,46 @@ def test_changes_after_an_endpoint_is_made_are_queued_once(migrated: Settings) -
                 moved, 10, timestamp(now), timestamp(now + timedelta(seconds=30))
             )
             later = now + timedelta(seconds=5)
-            return read, again, len(claimed), await store.webhooks.backlog(later)
+            return read, again, claimed, await store.webhooks.backlog(later)
         finally:
             await store.close()
 
     read, again, claimed, (depth, oldest) = asyncio.run(scenario())
 
-    assert (read, claimed) == (2, 2)
+    assert (read, len(claimed)) == (2, 2)
     assert again == 0
+    # Each with the change it announces, read in the same claim.
+    events = [one.event for one in claimed]
+    assert [event.type if event else None for event in events] == ["customer.created"] * 2
+    names = [orjson.loads(event.customer)["name"] for event in events if event and event.customer]
+    assert names == ["After 1", "After 2"]
     assert depth >= 2
     assert oldest >= 5
+
+
+def test_a_delivery_whose_change_was_purged_is_claimed_without_it(migrated: Settings) -> None:
+    org = f"org-{uuid.uuid4().hex[:12]}"
+    now = utc_now()
+
+    async def scenario() -> list[Claimed]:
+        store = await open_store(migrated.database)
+        try:
+            endpoint_id = await _endpoint(store, org)
+            await _create(store, org, "Soon purged")
+            destination = await store.webhooks.destination(org, endpoint_id)
+            assert destination is not None
+            assert await store.webhooks.queue(destination, 10, timestamp(now)) == 1
+            await store.purge_changes(timestamp(now + timedelta(days=1)))
+            return await store.webhooks.claim(
+                destination, 10, timestamp(now), timestamp(now + timedelta(seconds=30))
+            )
+        finally:
+            await store.close()
+
+    claimed = asyncio.run(scenario())
+
+    assert len(claimed) == 1
+    assert claimed[0].event is None
 
 
 async def _create(store: Store, org: str, name: str) -> None:
