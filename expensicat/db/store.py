@@ -23,6 +23,7 @@ from expensicat.customers.listing import NO_FILTERS, SORTS, Filters
 from expensicat.customers.store import StoredCustomer
 from expensicat.db.compiled import Compiled
 from expensicat.db.filtered_pages import filtered_page, like_pattern
+from expensicat.db.identity_store import SqlIdentityStore
 from expensicat.db.queries import queries_for
 from expensicat.db.unit_of_work import Plan
 from expensicat.db.webhook_store import SqlWebhookStore
@@ -72,6 +73,7 @@ class Store:
         self._driver = driver
         self._queries = queries_for(driver.dialect)
         self.webhooks = SqlWebhookStore(driver)
+        self.identity = SqlIdentityStore(driver)
 
     async def insert(
         self,
