@@ -47,6 +47,11 @@ from expensicat.customers import http as customers_http
 from expensicat.customers.schemas import customer_schemas
 from expensicat.customers.service import CustomerService
 from expensicat.db import open_store
+from expensicat.identity import http as identity_http
+from expensicat.identity.cookies import BrowserSessions
+from expensicat.identity.passwords import Passwords
+from expensicat.identity.service import IdentityService
+from expensicat.identity.throttle import SignInThrottle
 from expensicat.logs import configure_logging
 from expensicat.paging import CursorSigner
 from expensicat.ratelimit import BUCKETS_FILE_NAME, build_limiter
@@ -102,6 +107,11 @@ def create_app(settings: Settings) -> Starlette:
                 metrics=metrics,
             )
             app.state.database = store
+            app.state.sign_in = identity_http.SignInParts(
+                IdentityService(store.identity, Passwords(), SignInThrottle()),
+                SessionTokens(secret, settings.session.issuer, settings.session.audience),
+                BrowserSessions(secret),
+            )
             cursors = CursorSigner(derive_key(secret, "cursor"))
             app.state.customers = CustomerService(store, cursors)
             app.state.changes = ChangeFeed(store, cursors, settings.changes.retention)
@@ -133,6 +143,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             *routes(ENDPOINTS),
+            *identity_http.ROUTES,
             *docs_routes(build_openapi(ENDPOINTS, schemas(settings))),
             *([metrics_route(metrics)] if metrics is not None and apart is None else []),
         ],

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, bindparam, func, select, update
+from sqlalchemy import Column, bindparam, func, literal_column, select, update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.expression import BindParameter
+from sqlalchemy.sql.expression import BindParameter, ColumnElement
 
 from expensicat.db.compiled import compile_for
 from expensicat.db.spelling import upsert
@@ -29,15 +29,10 @@ def param(column: Column[Any], name: str | None = None) -> BindParameter[Any]:
 
 
 def _user_select(dialect: Dialect) -> Any:
-    organizations = (
-        select(func.group_concat(memberships.c.organization_id, _SEPARATOR))
-        if dialect.name == "sqlite"
-        else select(
-            func.string_agg(memberships.c.organization_id, _SEPARATOR).within_group(
-                memberships.c.organization_id
-            )
-        )
-    )
+    # A literal: a parameter here would leave PostgreSQL unsure which string_agg is meant.
+    separator: ColumnElement[str] = literal_column(f"'{_SEPARATOR}'")
+    aggregate = func.group_concat if dialect.name == "sqlite" else func.string_agg
+    organizations = select(aggregate(memberships.c.organization_id, separator))
     return select(
         users.c.id,
         users.c.email,

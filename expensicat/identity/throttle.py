@@ -24,8 +24,8 @@ FIRST_DELAY_SECONDS = 1.0
 MAX_DELAY_SECONDS = 60.0
 # Failures older than this are forgotten.
 FORGET_AFTER_SECONDS = 15 * 60.0
-# Per address: 20 failures at once, then one every 6 s.
-ADDRESS_POLICY = Policy(20, 6 * MICROSECONDS, 20 * 6 * MICROSECONDS)
+# Per address: 100 failures at once (an office behind one NAT address), then one every 3 s.
+ADDRESS_POLICY = Policy(100, 3 * MICROSECONDS, 100 * 3 * MICROSECONDS)
 MAX_ENTRIES = 100_000
 
 

@@ -1,0 +1,24 @@
+"""People who sign in, made for a test in the database of the app under test."""
+
+from __future__ import annotations
+
+import uuid
+
+from starlette.testclient import TestClient
+
+from expensicat.identity.service import IdentityService
+
+PASSWORD = "correct horse battery staple"
+
+
+def identity(client: TestClient) -> IdentityService:
+    service: IdentityService = client.app.state.sign_in.identity  # type: ignore[attr-defined]
+    return service
+
+
+def new_user(client: TestClient, *organizations: str, password: str = PASSWORD) -> str:
+    """A new user of these organizations; their email."""
+    email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+    assert client.portal is not None, "the client must be started (used as a context manager)"
+    client.portal.call(identity(client).create_user, email, password, [*organizations])
+    return email
