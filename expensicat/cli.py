@@ -22,6 +22,7 @@ from expensicat.db.errors import DatabaseUnavailable
 from expensicat.envvars import variables
 from expensicat.identity.commands import user
 from expensicat.logs import configure_logging
+from expensicat.oauth.commands import keys, oauth
 from expensicat.sealing import Sealer
 from expensicat.server import run
 from expensicat.webhooks.delivery import Sender
@@ -214,3 +215,5 @@ def db_upgrade() -> None:
 
 
 main.add_command(user)
+main.add_command(oauth)
+main.add_command(keys)

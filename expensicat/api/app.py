@@ -7,6 +7,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -53,6 +54,10 @@ from expensicat.identity.passwords import Passwords
 from expensicat.identity.service import IdentityService
 from expensicat.identity.throttle import SignInThrottle
 from expensicat.logs import configure_logging
+from expensicat.oauth import http as oauth_http
+from expensicat.oauth.keys import SigningKeys
+from expensicat.oauth.service import AuthorizationServer
+from expensicat.oauth.tokens import AccessTokenIssuer
 from expensicat.paging import CursorSigner
 from expensicat.ratelimit import BUCKETS_FILE_NAME, build_limiter
 from expensicat.sealing import Sealer
@@ -99,12 +104,29 @@ def create_app(settings: Settings) -> Starlette:
                 await limiter.open()
                 started.push_async_callback(limiter.close)
             secret = settings.resolve_session_secret()
+            sealer = Sealer(derive_key(secret, "sealing"))
+            authorization = settings.authorization_server
+            keys = SigningKeys(store.oauth, sealer, authorization.access_token_ttl_seconds)
+            await keys.ensure_one()
+            own_tokens = AccessTokens(keys, authorization.issuer, authorization.issuer)
             app.state.shared = Shared(
-                verifier=build_verifier(settings.session, settings.oauth2, secret),
+                verifier=build_verifier(settings.session, settings.oauth2, secret, own_tokens),
                 limiter=limiter,
                 keys=store,
                 max_body_bytes=settings.http.max_body_bytes,
                 metrics=metrics,
+            )
+            app.state.oauth = oauth_http.OAuthParts(
+                AuthorizationServer(
+                    store.oauth,
+                    AccessTokenIssuer(
+                        keys, authorization.issuer, authorization.access_token_ttl_seconds
+                    ),
+                    own_tokens,
+                    timedelta(days=authorization.refresh_token_ttl_days),
+                ),
+                keys,
+                authorization.issuer,
             )
             app.state.database = store
             app.state.sign_in = identity_http.SignInParts(
@@ -115,7 +137,6 @@ def create_app(settings: Settings) -> Starlette:
             cursors = CursorSigner(derive_key(secret, "cursor"))
             app.state.customers = CustomerService(store, cursors)
             app.state.changes = ChangeFeed(store, cursors, settings.changes.retention)
-            sealer = Sealer(derive_key(secret, "sealing"))
             sender = Sender(settings.webhooks.networks)
             started.push_async_callback(sender.close)
             app.state.webhooks = WebhookService(
@@ -144,6 +165,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             *routes(ENDPOINTS),
             *identity_http.ROUTES,
+            *oauth_http.ROUTES,
             *docs_routes(build_openapi(ENDPOINTS, schemas(settings))),
             *([metrics_route(metrics)] if metrics is not None and apart is None else []),
         ],
@@ -179,9 +201,13 @@ def create_app_from_env() -> Starlette:
     return create_app(settings)
 
 
-def build_verifier(session: SessionSettings, oauth2: OAuth2Settings, secret: str) -> TokenVerifier:
+def build_verifier(
+    session: SessionSettings, oauth2: OAuth2Settings, secret: str, own: AccessTokens
+) -> TokenVerifier:
+    """Session tokens, our own access tokens, and an external server's if one is set."""
     sessions = SessionTokens(secret, session.issuer, session.audience)
-    access_tokens = None
+    access_tokens = [own]
     if oauth2.jwks_url and oauth2.issuer and oauth2.audience:
-        access_tokens = AccessTokens(JwksCache(oauth2.jwks_url), oauth2.issuer, oauth2.audience)
+        external = AccessTokens(JwksCache(oauth2.jwks_url), oauth2.issuer, oauth2.audience)
+        access_tokens.insert(0, external)
     return TokenVerifier(sessions, access_tokens)

@@ -24,6 +24,7 @@ from expensicat.customers.store import StoredCustomer
 from expensicat.db.compiled import Compiled
 from expensicat.db.filtered_pages import filtered_page, like_pattern
 from expensicat.db.identity_store import SqlIdentityStore
+from expensicat.db.oauth_store import SqlOAuthStore
 from expensicat.db.queries import queries_for
 from expensicat.db.unit_of_work import Plan
 from expensicat.db.webhook_store import SqlWebhookStore
@@ -74,6 +75,7 @@ class Store:
         self._queries = queries_for(driver.dialect)
         self.webhooks = SqlWebhookStore(driver)
         self.identity = SqlIdentityStore(driver)
+        self.oauth = SqlOAuthStore(driver)
 
     async def insert(
         self,

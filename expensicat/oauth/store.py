@@ -1,0 +1,50 @@
+"""What the authorization server needs from storage; the database layer provides it.
+Secrets arrive here hashed (client secrets, codes, refresh tokens) or sealed (keys)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from expensicat.oauth.records import Authorization, Client, Code, RefreshToken, SigningKey
+
+
+class OAuthStore(Protocol):
+    async def insert_client(self, client: Client) -> None: ...
+
+    async def client(self, client_id: str) -> Client | None: ...
+
+    async def clients(self) -> list[Client]: ...
+
+    async def delete_client(self, client_id: str) -> bool: ...
+
+    async def set_client_secret(self, client_id: str, secret_hash: str) -> bool:
+        """Replace a confidential client's secret; False if there is no such client."""
+
+    async def insert_code(self, code: Code) -> None: ...
+
+    async def use_code(self, code_hash: str, now: str) -> Code | None:
+        """Mark the code used and return it; None if it is unknown or was used already."""
+
+    async def revoke_grants_of_code(self, code_hash: str, now: str) -> None:
+        """A code presented twice: revoke whatever its first use was given."""
+
+    async def insert_grant(
+        self, grant_id: str, authorization: Authorization, code_hash: str | None, now: str
+    ) -> None: ...
+
+    async def insert_refresh_token(self, token: RefreshToken) -> None: ...
+
+    async def rotate_refresh_token(
+        self, old_hash: str, client_id: str, new: RefreshToken, now: str
+    ) -> Authorization | None:
+        """Use the old token (once, unexpired, of this client, its grant not revoked) and
+        store the new one with the same grant, in one unit of work; None if it cannot be."""
+
+    async def refresh_token(self, token_hash: str) -> RefreshToken | None: ...
+
+    async def revoke_grant(self, grant_id: str, now: str) -> None: ...
+
+    async def insert_signing_key(self, key: SigningKey) -> None: ...
+
+    async def signing_keys(self) -> list[SigningKey]:
+        """Every signing key, oldest first."""
