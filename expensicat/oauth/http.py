@@ -245,7 +245,7 @@ def oauth_error(error: OAuthError) -> Response:
 
 
 async def jwks(request: Request) -> Response:
-    return json_response(parts(request).keys.jwks(), headers={"Cache-Control": "max-age=300"})
+    return json_response(await parts(request).keys.jwks(), headers={"Cache-Control": "max-age=300"})
 
 
 async def metadata(request: Request) -> Response:

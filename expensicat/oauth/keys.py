@@ -64,8 +64,7 @@ class SigningKeys:
 
     async def signer(self) -> tuple[str, ECKey]:
         """The newest key's id and private key."""
-        if time.monotonic() - self._loaded_at > RELOAD_SECONDS:
-            await self._reload(time.monotonic())
+        await self._fresh()
         assert self._signer is not None, "ensure_one runs at start-up"
         return self._signer
 
@@ -79,9 +78,15 @@ class SigningKeys:
         except KeyError:
             raise InvalidToken("The token's signing key is unknown.") from None
 
-    def jwks(self) -> dict[str, list[dict[str, str]]]:
+    async def jwks(self) -> dict[str, list[dict[str, str]]]:
         """The published public keys (RFC 7517)."""
+        await self._fresh()
         return {"keys": [orjson.loads(key.public_key) for key in self._published()]}
+
+    async def _fresh(self) -> None:
+        """Keys loaded within RELOAD_SECONDS, so that a rotation elsewhere reaches us."""
+        if time.monotonic() - self._loaded_at > RELOAD_SECONDS:
+            await self._reload(time.monotonic())
 
     async def _reload(self, asked_at: float) -> None:
         async with self._lock:
