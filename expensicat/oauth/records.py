@@ -19,7 +19,7 @@ SCOPES = {
     WRITE_SCOPE: "Create, change, archive and erase your organization's customers",
     WEBHOOKS_READ_SCOPE: "See the webhook endpoints that receive your customer changes",
     WEBHOOKS_WRITE_SCOPE: "Add, change and remove webhook endpoints",
-    OFFLINE_ACCESS: "Keep this access when you are not using it (until you revoke it)",
+    OFFLINE_ACCESS: "Keep this access while you are away, until it is revoked",
 }
 
 

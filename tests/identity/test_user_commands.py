@@ -5,7 +5,6 @@ and a server on that database that then honours what they did."""
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from starlette.testclient import TestClient
 from expensicat.api.app import create_app
 from expensicat.config import Settings
 from tests.conftest import make_settings
-from tests.support.cli import environment, expensicat, run
+from tests.support.cli import environment, run
 from tests.support.tokens import TEST_SECRET
 
 PASSWORD = "a long enough password"
@@ -47,10 +46,7 @@ def command(settings: Settings, *args: str, stdin: str | None = None) -> str:
         data_dir=str(settings.data_dir),
         session_secret=TEST_SECRET,
     )
-    result = subprocess.run(
-        [expensicat(), *args], env=env, cwd=settings.data_dir, input=stdin,
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    result = run(*args, env=env, cwd=settings.data_dir, stdin=stdin)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
