@@ -91,9 +91,9 @@ class Run:
             check_deep(service.base_url, fixtures)
             self._saturate(service, fixtures, floor, report)
             report.notes.append(erase_note(service.base_url, fixtures.writer_token))
-            self._oauth(service, fixtures, floor, report)
             self._steady(service, fixtures, steady_floor, report)
             self._scale(service, fixtures, floor, report)
+            self._oauth(service, fixtures, floor, report)
             if self.options.soak_minutes:
                 self._soak(service, fixtures, floor, report)
             rss = service.worker_rss_mb()
