@@ -74,6 +74,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *changes_http.ENDPOINTS,
     *customers_http.ENDPOINTS,
     *webhooks_http.ENDPOINTS,
+    *identity_http.ENDPOINTS,
+    *oauth_http.ENDPOINTS,
     *health.ENDPOINTS,
 )
 
@@ -84,6 +86,8 @@ def schemas(settings: Settings) -> dict[str, Any]:
         **customer_schemas(),
         **changes_http.change_schemas(),
         **webhooks_http.webhook_schemas(settings.webhooks.allow_http),
+        **identity_http.SCHEMAS,
+        **oauth_http.SCHEMAS,
         **health.SCHEMAS,
     }
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from expensicat.api.body import read_json_object
+from expensicat.api.endpoint import Answer, Call, Endpoint
 from expensicat.api.errors import RATE_LIMITED, UNAUTHORIZED, VALIDATION_ERROR
 from expensicat.api.forms import BadForm, read_form, single_query
 from expensicat.api.pages import error_page, hidden, page
@@ -49,10 +49,10 @@ def parts(request: Request) -> SignInParts:
     return found
 
 
-async def create_session(request: Request) -> Response:
-    """Sign in with email and password; the session JWT the API accepts."""
-    body = await read_json_object(request, shared(request).max_body_bytes)
-    email, password, organization_id = _credentials(body)
+async def create_session(call: Call) -> Response:
+    """Sign in with an email and a password: the session JWT the API accepts."""
+    request = call.request
+    email, password, organization_id = _credentials(await call.json())
     try:
         signed_in = await _sign_in(request, email, password, organization_id)
     except SignInFailed:
@@ -74,10 +74,10 @@ async def create_session(request: Request) -> Response:
     return json_response({"data": data}, headers=NO_STORE)
 
 
-async def logout(request: Request) -> Response:
-    """End the browser session: the cookie is cleared."""
+async def logout(call: Call) -> Response:
+    """End the browser session: its cookie is cleared."""
     response = Response(status_code=204, headers=NO_STORE)
-    parts(request).browsers.end(request, response)
+    parts(call.request).browsers.end(call.request, response)
     return response
 
 
@@ -171,9 +171,66 @@ def signin_url(authorize_query: dict[str, str]) -> str:
     return "/signin?" + urlencode({"next": NEXT_PREFIX + urlencode(authorize_query)})
 
 
+_SESSION_EXAMPLE = {
+    "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIwMWEy...",
+    "token_type": "Bearer",
+    "expires_in": SESSION_TTL_SECONDS,
+    "user_id": "01a24061-1388-72bf-8a08-cc467c4cb310",
+    "organization_id": "acme",
+    "organizations": ["acme", "globex"],
+}
+ENDPOINTS = (
+    Endpoint(
+        "POST", "/api/auth/session", "createSession", "Sign in", create_session,
+        (Answer(200, "A session token for the user in the organization.", "Session",
+                example={"data": _SESSION_EXAMPLE}),),
+        description=(
+            "Takes an email and a password (and optionally the organization, else the "
+            "user's first) and answers the session JWT the API accepts, for an hour. Every "
+            "failure is the same 401; repeated failures are slowed with 429 and Retry-After."
+        ),
+        request_body="SignIn",
+        request_example={"email": "alice@example.com", "password": "correct horse battery"},
+        errors=(UNAUTHORIZED, RATE_LIMITED), budget=None, tag="sign-in",
+    ),
+    Endpoint(
+        "POST", "/api/auth/session/logout", "logout", "End the browser session", logout,
+        (Answer(204, "The browser session cookie is cleared."),),
+        description="Clears the cookie that /signin set; API tokens run out on their own.",
+        budget=None, tag="sign-in",
+    ),
+)  # fmt: skip
+SCHEMAS = {
+    "SignIn": {
+        "type": "object",
+        "properties": {
+            "email": {"type": "string", "minLength": 1},
+            "password": {"type": "string", "minLength": 1},
+            "organization_id": {"type": ["string", "null"]},
+        },
+        "required": ["email", "password"],
+        "additionalProperties": False,
+    },
+    "Session": {
+        "type": "object",
+        "properties": {
+            "data": {
+                "type": "object",
+                "properties": {
+                    "token": {"type": "string"},
+                    "token_type": {"type": "string", "enum": ["Bearer"]},
+                    "expires_in": {"type": "integer"},
+                    "user_id": {"type": "string"},
+                    "organization_id": {"type": "string"},
+                    "organizations": {"type": "array", "items": {"type": "string"}},
+                },
+                "required": list(_SESSION_EXAMPLE),
+            }
+        },
+        "required": ["data"],
+    },
+}
 ROUTES = [
-    Route("/api/auth/session", create_session, methods=["POST"]),
-    Route("/api/auth/session/logout", logout, methods=["POST"]),
     Route("/signin", signin_page, methods=["GET"]),
     Route("/signin", signin_submit, methods=["POST"]),
 ]
