@@ -98,7 +98,8 @@ class IdentityService:
         wait = self._throttle.wait(account, address)
         if wait > 0:
             raise TooManyTries(wait)
-        user = await self._store.user_by_email(account)
+        # An address with NUL, which no database stores as text, names no one.
+        user = None if "\x00" in account else await self._store.user_by_email(account)
         # Hashed whatever was found, so that every failure takes the same time.
         checked = await asyncio.to_thread(
             self._passwords.check, None if user is None else user.password_hash, password

@@ -9,6 +9,7 @@ import uuid
 
 import httpx2
 import jwt
+import pytest
 from starlette.testclient import TestClient
 
 from tests.support.accounts import PASSWORD, identity, new_user
@@ -111,3 +112,20 @@ def _timed(client: TestClient, email: str) -> float:
     elapsed = time.perf_counter() - started
     assert response.status_code == 401, response.text
     return elapsed
+
+
+class TestHostileInput:
+    @pytest.mark.parametrize(
+        ("body", "status"),
+        [
+            (b'{"email": "a\\u0000@example.com", "password": "long enough"}', 401),
+            (b'{"email": "a@example.com", "password": "\\u0000 long enough"}', 401),
+            (b'{"email": "a@example.com", "password": "\\ud800 long enough"}', 400),
+        ],
+    )
+    def test_text_no_database_stores_is_refused_without_a_fault(
+        self, client: TestClient, body: bytes, status: int
+    ) -> None:
+        response = client.post(SESSION, content=body, headers={"Content-Type": "application/json"})
+
+        assert_error(response, status, "UNAUTHORIZED" if status == 401 else "INVALID_JSON")
