@@ -93,7 +93,7 @@ class AuthorizationServer:
     async def redirect_target(self, client_id: str, redirect_uri: str) -> Client:
         """The client, if `redirect_uri` is one it registered, exactly; UntrustedRedirect
         otherwise."""
-        client = await self._store.client(client_id) if client_id else None
+        client = await self._client(client_id)
         if client is None or redirect_uri not in client.redirect_uris:
             raise UntrustedRedirect
         return client
@@ -140,7 +140,7 @@ class AuthorizationServer:
     async def authenticate(self, client_id: str, secret: str | None) -> Client:
         """The calling client: a confidential one must prove its secret, a public one
         must not claim one."""
-        client = await self._store.client(client_id) if client_id else None
+        client = await self._client(client_id)
         if client is None:
             raise _invalid_client()
         if client.secret_hash is None:
@@ -234,6 +234,12 @@ class AuthorizationServer:
             "scope": " ".join(sorted(principal.scopes)),
             "exp": int(principal.expires_at),
         }
+
+    async def _client(self, client_id: str) -> Client | None:
+        # An id with NUL, which no database compares as text, names no client.
+        if not client_id or "\x00" in client_id:
+            return None
+        return await self._store.client(client_id)
 
     async def _grant(self, authorization: Authorization, code_hash: str, now: str) -> Tokens:
         grant_id = str(uuid_utils.uuid7())

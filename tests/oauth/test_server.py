@@ -279,3 +279,39 @@ class TestForgedTokens:
         forged = f"{header}.{body}.{signature}"
 
         assert_error(client.get(CUSTOMERS, headers=bearer(forged)), 401, "UNAUTHORIZED")
+
+
+class TestHostileInput:
+    def test_a_client_id_with_nul_is_an_unknown_client(self, client: TestClient) -> None:
+        token = client.post(
+            "/api/auth/oauth2/token",
+            data={"grant_type": "client_credentials", "client_id": "ec_\x00"},
+        )
+        authorize = client.get(
+            "/api/auth/oauth2/authorize",
+            params={"client_id": "ec_\x00", "redirect_uri": "http://127.0.0.1:8765/callback"},
+            follow_redirects=False,
+        )
+
+        assert_oauth_error(token, 401, "invalid_client")
+        assert authorize.status_code == 400
+        assert "location" not in authorize.headers
+
+    @pytest.mark.parametrize(
+        "form",
+        [
+            {"grant_type": "refresh_token", "refresh_token": "\x00"},
+            {
+                "grant_type": "authorization_code",
+                "code": "\x00",
+                "redirect_uri": "x",
+                "code_verifier": "y",
+            },
+        ],
+    )
+    def test_tokens_with_nul_are_just_unknown(
+        self, client: TestClient, form: dict[str, str]
+    ) -> None:
+        response = token_request(client, register(client), **form)
+
+        assert_oauth_error(response, 400, "invalid_grant")
