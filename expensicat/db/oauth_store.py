@@ -160,6 +160,27 @@ class OAuthQueries:
             dialect,
         )
 
+        # What can no longer be used, nor tell of a theft: codes and refresh tokens past
+        # their expiry, and grants left with neither.
+        self.purge_codes = plain(
+            delete(codes)
+            .where(codes.c.expires_at < param(codes.c.expires_at, "before"))
+            .returning(codes.c.code_hash)
+        )
+        self.purge_refresh_tokens = plain(
+            delete(refresh_tokens)
+            .where(refresh_tokens.c.expires_at < param(refresh_tokens.c.expires_at, "before"))
+            .returning(refresh_tokens.c.token_hash)
+        )
+        self.purge_grants = plain(
+            delete(grants)
+            .where(
+                grants.c.created_at < param(grants.c.created_at, "before"),
+                ~exists().where(refresh_tokens.c.grant_id == grants.c.id),
+            )
+            .returning(grants.c.id)
+        )
+
 
 oauth_queries_for = cache(OAuthQueries)
 
@@ -270,6 +291,16 @@ class SqlOAuthStore:
 
     async def revoke_grant(self, grant_id: str, now: str) -> None:
         await self._driver.write(self._queries.revoke_grant, {"id": grant_id, "now": now})
+
+    async def purge(self, before: str) -> None:
+        """Forget codes and refresh tokens that expired before `before`, and grants made
+        before it that no refresh token is left of."""
+        for plan_ in (
+            self._queries.purge_codes,
+            self._queries.purge_refresh_tokens,
+            self._queries.purge_grants,
+        ):
+            await self._driver.write(plan_, {"before": before})
 
     async def insert_signing_key(self, key: SigningKey) -> None:
         values = {

@@ -226,6 +226,9 @@ class Store:
     async def purge_delivery_log(self, before: str) -> None:
         await self.webhooks.purge_delivery_log(before)
 
+    async def purge_expired_grants(self, before: str) -> None:
+        await self.oauth.purge(before)
+
     async def claim_key(
         self,
         organization_id: str,
