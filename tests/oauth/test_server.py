@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from expensicat.auth.session import derive_key
 from expensicat.oauth.keys import SigningKeys, new_key
 from expensicat.sealing import Sealer
-from tests.support.accounts import new_user
+from tests.support.accounts import new_user, store
 from tests.support.contract import CUSTOMERS, assert_error
 from tests.support.forgery import hmac_signed, unsigned
 from tests.support.oauth import (
@@ -28,7 +28,6 @@ from tests.support.oauth import (
     exchange,
     register,
     signed_in,
-    store,
     token_request,
     tokens,
 )

@@ -6,9 +6,16 @@ import uuid
 
 from starlette.testclient import TestClient
 
+from expensicat.db.store import Store
 from expensicat.identity.service import IdentityService
 
 PASSWORD = "correct horse battery staple"
+
+
+def store(client: TestClient) -> Store:
+    """The store of the app under test."""
+    found: Store = client.app.state.database  # type: ignore[attr-defined]
+    return found
 
 
 def identity(client: TestClient) -> IdentityService:

@@ -13,20 +13,14 @@ from urllib.parse import parse_qs, urlsplit
 import httpx2
 from starlette.testclient import TestClient
 
-from expensicat.db.store import Store
 from expensicat.identity.cookies import COOKIE
 from expensicat.oauth import clients
-from tests.support.accounts import PASSWORD
+from tests.support.accounts import PASSWORD, store
 
 AUTHORIZE = "/api/auth/oauth2/authorize"
 TOKEN = "/api/auth/oauth2/token"
 REDIRECT = "http://127.0.0.1:8765/callback"
 ALL_SCOPES = "invoices:read invoices:write offline_access"
-
-
-def store(client: TestClient) -> Store:
-    found: Store = client.app.state.database  # type: ignore[attr-defined]
-    return found
 
 
 @dataclass
