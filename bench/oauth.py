@@ -63,7 +63,10 @@ def refresh_tokens(
                    "--redirect-uri", REDIRECT_URI)
     )["client_id"]  # fmt: skip
     with httpx.Client(base_url=base_url, timeout=10) as browser:
-        signed_in = browser.post("/signin", data={"email": EMAIL, "password": PASSWORD})
+        page = browser.get("/signin")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        form = {"email": EMAIL, "password": PASSWORD, "csrf_token": csrf.group(1) if csrf else ""}
+        signed_in = browser.post("/signin", data=form)
         if signed_in.status_code != 200:
             raise BenchError(f"sign-in failed: {signed_in.status_code}")
         tokens = [_consented_refresh_token(browser, client_id) for _ in range(count)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +20,11 @@ from expensicat.auth.session import SessionTokens, derive_key
 
 COOKIE = "expensicat_session"
 TTL_SECONDS = 8 * 3600
+# A random value the sign-in page leaves in the browser, which its form must echo (as a
+# MAC): another site cannot post the form with its own credentials to sign a victim in
+# as the attacker (login CSRF), since a cross-site POST does not carry this cookie.
+SIGNIN_COOKIE = "expensicat_signin"
+SIGNIN_TTL_SECONDS = 3600
 # Where a cookie without the Secure flag is still safe: the browser and server share a host.
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
@@ -58,12 +64,37 @@ class BrowserSessions:
 
     def csrf_token(self, request: Request) -> str:
         """A token that only a page served to this browser session can know."""
-        cookie = request.cookies.get(COOKIE, "")
-        digest = hmac.new(self._csrf_key, cookie.encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+        return self._mac("consent", request.cookies.get(COOKIE, ""))
 
     def csrf_holds(self, request: Request, token: str) -> bool:
         return bool(token) and hmac.compare_digest(self.csrf_token(request), token)
+
+    def signin_nonce(self, request: Request) -> str:
+        """The browser's sign-in nonce, or a new one (to `remember` in the answer)."""
+        return request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(32)
+
+    def remember(self, request: Request, response: Response, nonce: str) -> None:
+        response.set_cookie(
+            SIGNIN_COOKIE,
+            nonce,
+            max_age=SIGNIN_TTL_SECONDS,
+            path="/signin",
+            httponly=True,
+            secure=_secure(request),
+            samesite="lax",
+        )
+
+    def signin_token(self, nonce: str) -> str:
+        return self._mac("signin", nonce)
+
+    def signin_token_holds(self, request: Request, token: str) -> bool:
+        nonce = request.cookies.get(SIGNIN_COOKIE, "")
+        return bool(nonce and token) and hmac.compare_digest(self.signin_token(nonce), token)
+
+    def _mac(self, purpose: str, value: str) -> str:
+        message = f"{purpose} {value}".encode()
+        digest = hmac.new(self._csrf_key, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def _secure(request: Request) -> bool:

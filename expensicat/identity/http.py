@@ -35,6 +35,7 @@ SESSION_FIELDS = {"email", "password", "organization_id"}
 # so that `next` can never be an open redirect.
 NEXT_PREFIX = "/api/auth/oauth2/authorize?"
 NO_STORE = {"Cache-Control": "no-store"}
+CSRF_FIELD = "csrf_token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,7 @@ async def signin_page(request: Request) -> Response:
         query = single_query(request)
     except BadForm as error:
         return error_page("Cannot sign in", str(error))
-    return _form(_next(query.get("next", "")))
+    return _form(request, _next(query.get("next", "")))
 
 
 async def signin_submit(request: Request) -> Response:
@@ -95,15 +96,18 @@ async def signin_submit(request: Request) -> Response:
     except BadForm as error:
         return error_page("Cannot sign in", str(error))
     next_path = _next(form.get("next", ""))
+    if not parts(request).browsers.signin_token_holds(request, form.get(CSRF_FIELD, "")):
+        message = "This form has expired or did not come from this site. Try again."
+        return _form(request, next_path, form.get("email", ""), message, 403)
     organization_id = form.get("organization_id", "").strip() or None
     email = form.get("email", "")
     try:
         signed_in = await _sign_in(request, email, form.get("password", ""), organization_id)
     except SignInFailed:
-        return _form(next_path, email, SIGN_IN_FAILED, 401)
+        return _form(request, next_path, email, SIGN_IN_FAILED, 401)
     except TooManyTries as error:
         message = "Too many tries. Wait a moment, then try again."
-        return _form(next_path, email, message, 429, _retry_after(error))
+        return _form(request, next_path, email, message, 429, _retry_after(error))
     response = (
         RedirectResponse(next_path, 303)
         if next_path
@@ -145,6 +149,7 @@ def _next(candidate: str) -> str:
 
 
 def _form(
+    request: Request,
     next_path: str,
     email: str = "",
     problem: str | None = None,
@@ -152,8 +157,14 @@ def _form(
     headers: dict[str, str] | None = None,
 ) -> Response:
     error = f'<p class="error" role="alert">{escape(problem)}</p>' if problem else ""
+    browsers = parts(request).browsers
+    nonce = browsers.signin_nonce(request)
+    fields = {
+        CSRF_FIELD: browsers.signin_token(nonce),
+        **({"next": next_path} if next_path else {}),
+    }
     body = f"""<h1>Sign in</h1>{error}
-<form method="post" action="/signin">{hidden({"next": next_path} if next_path else {})}
+<form method="post" action="/signin">{hidden(fields)}
 <label for="email">Email</label>
 <input id="email" name="email" type="email" autocomplete="username" required
  value="{escape(email)}" autofocus>
@@ -163,7 +174,9 @@ def _form(
 <input id="organization_id" name="organization_id" type="text" autocomplete="organization">
 <div class="actions"><button type="submit">Sign in</button></div>
 </form>"""
-    return page("Sign in", body, status, headers)
+    response = page("Sign in", body, status, headers)
+    browsers.remember(request, response, nonce)
+    return response
 
 
 def signin_url(authorize_query: dict[str, str]) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from expensicat.identity.cookies import COOKIE
-from tests.support.accounts import PASSWORD, new_user
+from expensicat.identity.cookies import COOKIE, SIGNIN_COOKIE
+from tests.support.accounts import PASSWORD, new_user, sign_in_page
 
 
 def set_cookie(response_headers: list[str]) -> str:
@@ -29,7 +29,7 @@ class TestSignInPage:
     ) -> None:
         email = new_user(client, org)
 
-        response = client.post("/signin", data={"email": email, "password": PASSWORD})
+        response = sign_in_page(client, {"email": email, "password": PASSWORD})
 
         cookie = set_cookie(response.headers.get_list("set-cookie")).lower()
         attributes = {part.strip().partition("=")[0] for part in cookie.split(";")[1:]}
@@ -41,8 +41,8 @@ class TestSignInPage:
     ) -> None:
         email = new_user(client, org)
 
-        response = client.post(
-            "http://127.0.0.1/signin", data={"email": email, "password": PASSWORD}
+        response = sign_in_page(
+            client, {"email": email, "password": PASSWORD}, url="http://127.0.0.1/signin"
         )
 
         cookie = set_cookie(response.headers.get_list("set-cookie")).lower()
@@ -54,11 +54,11 @@ class TestSignInPage:
     ) -> None:
         email = new_user(client, org)
 
-        response = client.post("/signin", data={"email": email, "password": "not it at all"})
+        response = sign_in_page(client, {"email": email, "password": "not it at all"})
 
         assert response.status_code == 401
         assert "not right" in response.text
-        assert "set-cookie" not in response.headers
+        assert f"{COOKIE}=" not in response.headers.get("set-cookie", "")
 
     @pytest.mark.parametrize(
         "next_path",
@@ -69,14 +69,32 @@ class TestSignInPage:
     ) -> None:
         email = new_user(client, org)
 
-        response = client.post(
-            "/signin",
-            data={"email": email, "password": PASSWORD, "next": next_path},
+        response = sign_in_page(
+            client,
+            {"email": email, "password": PASSWORD, "next": next_path},
             follow_redirects=False,
         )
 
         assert response.status_code == 200
         assert "location" not in response.headers
+
+    def test_a_form_posted_without_the_page_s_token_is_refused(
+        self, client: TestClient, org: str
+    ) -> None:
+        email = new_user(client, org)
+        page = client.get("/signin")
+        nonce = {"Cookie": f"{SIGNIN_COOKIE}={page.cookies[SIGNIN_COOKIE]}"}
+        form = {"email": email, "password": PASSWORD}
+
+        # As another site would post it: without the nonce cookie, or without the token.
+        forged = [
+            client.post("/signin", data={**form, "csrf_token": "made-up"}),
+            client.post("/signin", data=form, headers=nonce),
+        ]
+
+        for response in forged:
+            assert response.status_code == 403
+            assert f"{COOKIE}=" not in response.headers.get("set-cookie", "")
 
     def test_logout_clears_the_cookie(self, client: TestClient) -> None:
         response = client.post("/api/auth/session/logout")

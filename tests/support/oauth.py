@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from expensicat.identity.cookies import COOKIE
 from expensicat.oauth import clients
-from tests.support.accounts import PASSWORD, store
+from tests.support.accounts import PASSWORD, sign_in_page, store
 
 AUTHORIZE = "/api/auth/oauth2/authorize"
 TOKEN = "/api/auth/oauth2/token"
@@ -48,9 +48,7 @@ def register(
 def signed_in(client: TestClient, email: str, password: str = PASSWORD) -> dict[str, str]:
     """The browser session cookie of `email`, as a header (the test client keeps no Secure
     cookie over http, and its jar is shared by every test)."""
-    response = client.post(
-        "/signin", data={"email": email, "password": password}, follow_redirects=False
-    )
+    response = sign_in_page(client, {"email": email, "password": password}, follow_redirects=False)
     assert response.status_code == 200, response.text
     return {"Cookie": f"{COOKIE}={response.cookies[COOKIE]}"}
 
