@@ -111,7 +111,6 @@ def create_app(settings: Settings) -> Starlette:
             sealer = Sealer(derive_key(secret, "sealing"))
             authorization = settings.authorization_server
             keys = SigningKeys(store.oauth, sealer, authorization.access_token_ttl_seconds)
-            await keys.ensure_one()
             own_tokens = AccessTokens(keys, authorization.issuer, authorization.issuer)
             app.state.shared = Shared(
                 verifier=build_verifier(settings.session, settings.oauth2, secret, own_tokens),

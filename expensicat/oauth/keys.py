@@ -2,9 +2,10 @@
 kept in the database with the private half sealed (expensicat.sealing, the key id as its
 context).
 
-The newest key signs. Servers look for a newer one every RELOAD_SECONDS, so for that long
-after `keys rotate` the old key may still sign; it stays published, and accepted, until
-the last token it can have signed has expired.
+Keys are loaded at first use (the server starts even while the database is down), the
+first key made then if there is none. The newest key signs. Servers look for a newer one
+every RELOAD_SECONDS, so for that long after `keys rotate` the old key may still sign; it
+stays published, and accepted, until the last token it can have signed has expired.
 """
 
 from __future__ import annotations
@@ -56,16 +57,10 @@ class SigningKeys:
         self._signer: tuple[str, ECKey] | None = None
         self._verifying: dict[str, jwt.PyJWK] = {}
 
-    async def ensure_one(self) -> None:
-        """At start-up: load the keys, making the first if there is none."""
-        if not await self._store.signing_keys():
-            await self._store.insert_signing_key(new_key(self._sealer))
-        await self._reload(time.monotonic())
-
     async def signer(self) -> tuple[str, ECKey]:
         """The newest key's id and private key."""
         await self._fresh()
-        assert self._signer is not None, "ensure_one runs at start-up"
+        assert self._signer is not None, "loaded by _fresh"
         return self._signer
 
     async def key(self, kid: str) -> jwt.PyJWK:
@@ -93,6 +88,11 @@ class SigningKeys:
             if self._loaded_at >= asked_at:
                 return  # loaded while this caller waited
             self._keys = await self._store.signing_keys()
+            if not self._keys:
+                # The first use on a new database: make the first key. Servers starting
+                # together may each make one; all are published, the newest signs.
+                await self._store.insert_signing_key(new_key(self._sealer))
+                self._keys = await self._store.signing_keys()
             newest = self._keys[-1]
             private = self._sealer.open(newest.sealed_private_key, newest.kid)
             self._signer = (newest.kid, ECKey.import_key(orjson.loads(private)))
