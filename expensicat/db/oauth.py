@@ -71,6 +71,34 @@ def _rotate() -> UnitOfWork:
     return UnitOfWork(write, joined=(successor,))
 
 
+def _use_code() -> UnitOfWork:
+    """Spend the code, and record the grant it makes in the same unit of work: a second
+    presentation of the code, however soon, finds that grant to revoke."""
+
+    def write(when: Condition | None) -> ReturningUpdate[Any]:
+        conditions = [codes.c.code_hash == param(codes.c.code_hash), codes.c.used_at.is_(None)]
+        if when is not None:
+            conditions.append(when)
+        return (
+            update(codes)
+            .values(used_at=param(codes.c.used_at, "now"))
+            .where(*conditions)
+            .returning(*CODE)
+        )
+
+    def grant(written: FromClause) -> Insert:
+        row = select(
+            param(grants.c.id, "grant_id"),
+            *(written.c[name] for name in AUTHORIZATION),
+            written.c.code_hash,
+            sql_null(),
+            param(grants.c.created_at, "now"),
+        )
+        return insert(grants).from_select([c.key for c in grants.c], row)
+
+    return UnitOfWork(write, joined=(grant,))
+
+
 CLIENT = (
     clients.c.id,
     clients.c.name,
@@ -118,19 +146,13 @@ class OAuthQueries:
             .returning(clients.c.id)
         )
         self.insert_code = plain(_insert_all(codes))
-        self.use_code = plain(
-            update(codes)
-            .values(used_at=param(codes.c.used_at, "now"))
-            .where(codes.c.code_hash == param(codes.c.code_hash), codes.c.used_at.is_(None))
-            .returning(*CODE)
-        )
+        self.use_code = plan(_use_code(), dialect)
         self.revoke_grants_of_code = plain(
             update(grants)
             .values(revoked_at=param(grants.c.revoked_at, "now"))
             .where(grants.c.code_hash == param(grants.c.code_hash), grants.c.revoked_at.is_(None))
             .returning(grants.c.id)
         )
-        self.insert_grant = plain(_insert_all(grants))
         self.insert_refresh_token = plain(_insert_all(refresh_tokens))
         self.rotate = plan(_rotate(), dialect)
         self.refresh_token = compile_for(

@@ -58,8 +58,8 @@ class SqlOAuthStore:
         }
         await self._driver.write(self._queries.insert_code, values)
 
-    async def use_code(self, code_hash: str, now: str) -> Code | None:
-        values = {"code_hash": code_hash, "now": now}
+    async def use_code(self, code_hash: str, grant_id: str, now: str) -> Code | None:
+        values = {"code_hash": code_hash, "grant_id": grant_id, "now": now}
         rows = await self._driver.write(self._queries.use_code, values)
         if not rows:
             return None
@@ -72,18 +72,6 @@ class SqlOAuthStore:
     async def revoke_grants_of_code(self, code_hash: str, now: str) -> None:
         values = {"code_hash": code_hash, "now": now}
         await self._driver.write(self._queries.revoke_grants_of_code, values)
-
-    async def insert_grant(
-        self, grant_id: str, authorization: Authorization, code_hash: str | None, now: str
-    ) -> None:
-        values = {
-            "id": grant_id,
-            **_authorization_values(authorization),
-            "code_hash": code_hash,
-            "revoked_at": None,
-            "created_at": now,
-        }
-        await self._driver.write(self._queries.insert_grant, values)
 
     async def insert_refresh_token(self, token: RefreshToken) -> None:
         values = {

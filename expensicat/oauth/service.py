@@ -155,7 +155,8 @@ class AuthorizationServer:
     ) -> Tokens:
         now = timestamp(utc_now())
         code_hash = digest(code)
-        found = await self._store.use_code(code_hash, now)
+        grant_id = str(uuid_utils.uuid7())
+        found = await self._store.use_code(code_hash, grant_id, now)
         if found is None:
             # Used before: whatever that use was given is revoked (RFC 9700 section 4.5).
             await self._store.revoke_grants_of_code(code_hash, now)
@@ -170,7 +171,7 @@ class AuthorizationServer:
             create_s256_code_challenge(verifier), found.code_challenge
         ):
             raise OAuthError("invalid_grant", "The code_verifier does not match the challenge.")
-        return await self._grant(found.authorization, code_hash, now)
+        return await self._granted(found.authorization, grant_id)
 
     async def refresh(self, client: Client, refresh_token: str, scope: str | None) -> Tokens:
         old_hash = digest(refresh_token)
@@ -241,9 +242,8 @@ class AuthorizationServer:
             return None
         return await self._store.client(client_id)
 
-    async def _grant(self, authorization: Authorization, code_hash: str, now: str) -> Tokens:
-        grant_id = str(uuid_utils.uuid7())
-        await self._store.insert_grant(grant_id, authorization, code_hash, now)
+    async def _granted(self, authorization: Authorization, grant_id: str) -> Tokens:
+        """The tokens of a new grant: a refresh token too if offline access was granted."""
         refresh_token = None
         if OFFLINE_ACCESS in authorization.scope.split():
             refresh_token = new_secret()

@@ -22,15 +22,12 @@ class OAuthStore(Protocol):
 
     async def insert_code(self, code: Code) -> None: ...
 
-    async def use_code(self, code_hash: str, now: str) -> Code | None:
-        """Mark the code used and return it; None if it is unknown or was used already."""
+    async def use_code(self, code_hash: str, grant_id: str, now: str) -> Code | None:
+        """Mark the code used, record the grant `grant_id` it makes, and return it; None if
+        it is unknown or was used already."""
 
     async def revoke_grants_of_code(self, code_hash: str, now: str) -> None:
         """A code presented twice: revoke whatever its first use was given."""
-
-    async def insert_grant(
-        self, grant_id: str, authorization: Authorization, code_hash: str | None, now: str
-    ) -> None: ...
 
     async def insert_refresh_token(self, token: RefreshToken) -> None: ...
 
