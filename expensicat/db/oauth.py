@@ -167,6 +167,12 @@ class OAuthQueries:
             .where(grants.c.id == param(grants.c.id), grants.c.revoked_at.is_(None))
             .returning(grants.c.id)
         )
+        self.revoke_grants_of_subject = plain(
+            update(grants)
+            .values(revoked_at=param(grants.c.revoked_at, "now"))
+            .where(grants.c.subject == param(grants.c.subject), grants.c.revoked_at.is_(None))
+            .returning(grants.c.id)
+        )
         self.insert_signing_key = plain(_insert_all(keys))
         self.signing_keys = compile_for(
             select(keys.c.kid, keys.c.private_key, keys.c.public_key, keys.c.created_at).order_by(

@@ -112,6 +112,10 @@ class SqlOAuthStore:
     async def revoke_grant(self, grant_id: str, now: str) -> None:
         await self._driver.write(self._queries.revoke_grant, {"id": grant_id, "now": now})
 
+    async def revoke_grants_of_subject(self, subject: str, now: str) -> None:
+        values = {"subject": subject, "now": now}
+        await self._driver.write(self._queries.revoke_grants_of_subject, values)
+
     async def purge(self, before: str) -> None:
         """Forget codes and refresh tokens that expired before `before`, and grants made
         before it that no refresh token is left of."""

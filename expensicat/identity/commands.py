@@ -13,6 +13,7 @@ from expensicat.identity.passwords import Passwords
 from expensicat.identity.service import IdentityService
 from expensicat.identity.store import User
 from expensicat.identity.throttle import SignInThrottle
+from expensicat.timestamps import timestamp, utc_now
 
 
 def _service(store: Store) -> IdentityService:
@@ -84,9 +85,15 @@ def join(email: str, organization_id: str) -> None:
 @user.command("disable")
 @EMAIL
 def disable(email: str) -> None:
-    """Stop a user from signing in; the tokens they hold run out on their own."""
-    with_store(lambda store: _service(store).disable(email))
-    click.echo(f"{email} is disabled.", err=True)
+    """Stop a user from signing in, and revoke what they granted apps (refresh tokens);
+    session and access tokens they hold run out on their own, within the hour."""
+
+    async def disable_and_revoke(store: Store) -> None:
+        disabled = await _service(store).disable(email)
+        await store.oauth.revoke_grants_of_subject(disabled.id, timestamp(utc_now()))
+
+    with_store(disable_and_revoke)
+    click.echo(f"{email} is disabled; the apps they allowed can no longer refresh.", err=True)
 
 
 @user.command("set-password")

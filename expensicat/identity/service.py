@@ -78,9 +78,10 @@ class IdentityService:
         user = await self._existing(email)
         await self._store.join(user.id, organization_id, timestamp(utc_now()))
 
-    async def disable(self, email: str) -> None:
+    async def disable(self, email: str) -> User:
         user = await self._existing(email)
         await self._store.disable(user.id, timestamp(utc_now()))
+        return user
 
     async def set_password(self, email: str, password: str) -> None:
         problems = password_problems(password)

@@ -41,6 +41,9 @@ class OAuthStore(Protocol):
 
     async def revoke_grant(self, grant_id: str, now: str) -> None: ...
 
+    async def revoke_grants_of_subject(self, subject: str, now: str) -> None:
+        """Revoke everything granted on behalf of the user (or client) `subject`."""
+
     async def insert_signing_key(self, key: SigningKey) -> None: ...
 
     async def signing_keys(self) -> list[SigningKey]:

@@ -16,6 +16,16 @@ from expensicat.api.app import create_app
 from expensicat.config import Settings
 from tests.conftest import make_settings
 from tests.support.cli import environment, run
+from tests.support.oauth import (
+    Pkce,
+    assert_oauth_error,
+    code_for,
+    exchange,
+    register,
+    signed_in,
+    token_request,
+    tokens,
+)
 from tests.support.tokens import TEST_SECRET
 
 PASSWORD = "a long enough password"
@@ -88,6 +98,23 @@ class TestUserCommands:
         command(settings, "user", "disable", "--email", address)
 
         assert sign_in(server, address) == 401
+
+    def test_disabling_a_user_stops_the_apps_they_allowed_from_refreshing(
+        self, settings: Settings, server: TestClient
+    ) -> None:
+        address = email()
+        command(settings, "user", "create", "--org", "acme", "--email", address,
+                "--password-stdin", stdin=PASSWORD)  # fmt: skip
+        app, pkce = register(server), Pkce()
+        code = code_for(server, signed_in(server, address, PASSWORD), app, pkce)
+        refresh_token = tokens(exchange(server, app, code, pkce))["refresh_token"]
+
+        command(settings, "user", "disable", "--email", address)
+
+        refreshed = token_request(
+            server, app, grant_type="refresh_token", refresh_token=refresh_token
+        )
+        assert_oauth_error(refreshed, 400, "invalid_grant")
 
     def test_set_password_replaces_the_old_one(
         self, settings: Settings, server: TestClient
