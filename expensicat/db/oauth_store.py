@@ -10,6 +10,7 @@ import orjson
 
 from expensicat.db.oauth import oauth_queries_for
 from expensicat.oauth.records import Authorization, Client, Code, RefreshToken, SigningKey
+from expensicat.oauth.store import Successor
 
 if TYPE_CHECKING:
     from expensicat.db.store import Driver
@@ -84,7 +85,7 @@ class SqlOAuthStore:
         await self._driver.write(self._queries.insert_refresh_token, values)
 
     async def rotate_refresh_token(
-        self, old_hash: str, client_id: str, new: RefreshToken, now: str
+        self, old_hash: str, client_id: str, new: Successor, now: str
     ) -> Authorization | None:
         values = {
             "old_hash": old_hash,

@@ -23,7 +23,7 @@ from expensicat.oauth.records import (
     Code,
     RefreshToken,
 )
-from expensicat.oauth.store import OAuthStore
+from expensicat.oauth.store import OAuthStore, Successor
 from expensicat.oauth.tokens import AccessTokenIssuer, digest, new_secret
 from expensicat.timestamps import timestamp, utc_now
 
@@ -176,17 +176,16 @@ class AuthorizationServer:
     async def refresh(self, client: Client, refresh_token: str, scope: str | None) -> Tokens:
         old_hash = digest(refresh_token)
         if scope is not None:
-            # Only a narrower scope may be asked for: checked before the token is spent.
+            # Only a narrower scope may be asked for: checked before the token is spent (an
+            # unknown token is left for the rotation below to refuse).
             existing = await self._store.refresh_token(old_hash)
-            granted = frozenset(existing.authorization.scope.split()) if existing else frozenset()
-            scope = _scope(scope, granted)
+            if existing is not None:
+                scope = _scope(scope, frozenset(existing.authorization.scope.split()))
         new = new_secret()
         now = utc_now()
-        record = RefreshToken(
-            digest(new), "", _NO_AUTHORIZATION, timestamp(now + self._refresh_ttl)
-        )
+        successor = Successor(digest(new), timestamp(now + self._refresh_ttl))
         authorization = await self._store.rotate_refresh_token(
-            old_hash, client.id, record, timestamp(now)
+            old_hash, client.id, successor, timestamp(now)
         )
         if authorization is None:
             await self._revoke_if_reused(old_hash, client)
@@ -266,10 +265,6 @@ class AuthorizationServer:
             and found.authorization.client_id == client.id
         ):
             await self._store.revoke_grant(found.grant_id, timestamp(utc_now()))
-
-
-# The successor's grant and authorization come from its predecessor, in the store's update.
-_NO_AUTHORIZATION = Authorization("", "", "", "")
 
 
 def _scope(asked: str | None, allowed: frozenset[str]) -> str:

@@ -3,9 +3,19 @@ Secrets arrive here hashed (client secrets, codes, refresh tokens) or sealed (ke
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from expensicat.oauth.records import Authorization, Client, Code, RefreshToken, SigningKey
+
+
+@dataclass(frozen=True, slots=True)
+class Successor:
+    """A refresh token to replace another: its grant and authorization are its
+    predecessor's, taken over in the store."""
+
+    token_hash: str
+    expires_at: str
 
 
 class OAuthStore(Protocol):
@@ -32,7 +42,7 @@ class OAuthStore(Protocol):
     async def insert_refresh_token(self, token: RefreshToken) -> None: ...
 
     async def rotate_refresh_token(
-        self, old_hash: str, client_id: str, new: RefreshToken, now: str
+        self, old_hash: str, client_id: str, new: Successor, now: str
     ) -> Authorization | None:
         """Use the old token (once, unexpired, of this client, its grant not revoked) and
         store the new one with the same grant, in one unit of work; None if it cannot be."""

@@ -17,6 +17,7 @@ from expensicat.db.migrate import sqlalchemy_url
 from expensicat.db.store import Store
 from expensicat.db.tables import oauth_grants
 from expensicat.oauth.records import Authorization, Code, RefreshToken
+from expensicat.oauth.store import Successor
 from expensicat.timestamps import timestamp, utc_now
 
 AUTHORIZATION = Authorization("ec_client", "org-a", "user-1", "invoices:read offline_access")
@@ -49,7 +50,8 @@ def test_racing_exchanges_of_one_refresh_token_rotate_it_once(migrated: Settings
             now = timestamp(utc_now())
             old = _token(grant_id, timedelta(days=1))
             await store.oauth.insert_refresh_token(old)
-            successors = [_token("", timedelta(days=1)) for _ in range(8)]
+            expires = timestamp(utc_now() + timedelta(days=1))
+            successors = [Successor(uuid.uuid4().hex, expires) for _ in range(8)]
             rotated = await asyncio.gather(
                 *(
                     store.oauth.rotate_refresh_token(old.token_hash, "ec_client", new, now)
@@ -110,7 +112,7 @@ def test_a_code_presented_again_revokes_the_grant_its_first_use_made(
             await store.oauth.revoke_grants_of_code(code.code_hash, now)
             token = _token(grant_id, timedelta(days=1))
             await store.oauth.insert_refresh_token(token)
-            successor = _token("", timedelta(days=1))
+            successor = Successor(uuid.uuid4().hex, timestamp(utc_now() + timedelta(days=1)))
             rotated = await store.oauth.rotate_refresh_token(
                 token.token_hash, "ec_client", successor, now
             )
