@@ -15,6 +15,7 @@ their number, and argon2id's cost keeps each try dear anyway.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from expensicat.ratelimit.gcra import MICROSECONDS, Policy, spend
@@ -37,13 +38,14 @@ class _Account:
 
 
 class SignInThrottle:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
         self._accounts: dict[str, _Account] = {}
         self._addresses: dict[str, int] = {}  # gcra's TAT per address
 
     def wait(self, account: str, address: str) -> float:
         """Seconds to wait before this account may try again from this address (0: now)."""
-        now = time.time()
+        now = self._clock()
         state = self._accounts.get(account)
         account_wait = 0.0 if state is None else max(0.0, state.wait_until - now)
         tat = self._addresses.get(address, 0)
@@ -51,7 +53,7 @@ class SignInThrottle:
         return max(account_wait, address_wait / MICROSECONDS)
 
     def failed(self, account: str, address: str) -> None:
-        now = time.time()
+        now = self._clock()
         self._prune(now)
         state = self._accounts.setdefault(account, _Account())
         if now - state.last_failure > FORGET_AFTER_SECONDS:

@@ -18,10 +18,8 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr("expensicat.identity.throttle.time.time", clock)
-    return clock
+def clock() -> Clock:
+    return Clock()
 
 
 def fail_after_waiting(guard: SignInThrottle, clock: Clock, account: str, address: str) -> float:
@@ -33,7 +31,7 @@ def fail_after_waiting(guard: SignInThrottle, clock: Clock, account: str, addres
 
 class TestSignInThrottle:
     def test_the_first_mistakes_are_free_then_waits_double_up_to_a_cap(self, clock: Clock) -> None:
-        guard = SignInThrottle()
+        guard = SignInThrottle(clock)
 
         waits = [fail_after_waiting(guard, clock, "alice", f"10.0.0.{n}") for n in range(12)]
 
@@ -42,7 +40,7 @@ class TestSignInThrottle:
         assert waits[-1] == MAX_DELAY_SECONDS
 
     def test_a_success_clears_the_account_s_count(self, clock: Clock) -> None:
-        guard = SignInThrottle()
+        guard = SignInThrottle(clock)
         for _ in range(5):
             fail_after_waiting(guard, clock, "alice", "10.0.0.1")
 
@@ -52,7 +50,7 @@ class TestSignInThrottle:
         assert fail_after_waiting(guard, clock, "alice", "10.0.0.1") == 0
 
     def test_old_mistakes_are_forgotten(self, clock: Clock) -> None:
-        guard = SignInThrottle()
+        guard = SignInThrottle(clock)
         for _ in range(6):
             fail_after_waiting(guard, clock, "alice", "10.0.0.1")
 
@@ -61,7 +59,7 @@ class TestSignInThrottle:
         assert fail_after_waiting(guard, clock, "alice", "10.0.0.2") == 0
 
     def test_one_address_guessing_across_accounts_is_slowed(self, clock: Clock) -> None:
-        guard = SignInThrottle()
+        guard = SignInThrottle(clock)
 
         for n in range(throttle.ADDRESS_POLICY.burst):
             guard.failed(f"user-{n}", "10.0.0.9")
