@@ -47,6 +47,7 @@ TARGETS = {
         "feed_head": Target(5000, 50),
         "feed_walk": Target(3000, 50),
         "webhook_latency": Target(None, 500),
+        "refresh": Target(1000, 50),
     },
     "sqlite": {
         "get": Target(3000),

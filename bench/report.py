@@ -11,6 +11,8 @@ RSS_LIMIT_MB = 150
 # Memory a worker may gain between the soak's first minute and its last.
 SOAK_GROWTH_LIMIT_MB = 5
 DEPTH_LIMIT = 1.2
+# Get by id with a self-issued access token, against a session token: within 5%.
+OAUTH_GET_LIMIT = 1.05
 SCALE_LIMIT = 2.0
 # Creates with one subscribed endpoint within 15% of the rate with none: a cost of 1/0.85.
 WEBHOOK_CREATE_LIMIT = 1.18

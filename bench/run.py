@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench import paced, servers, webhooks, wrk
+from bench import oauth, paced, servers, webhooks, wrk
 from bench.databases import Database, open_database
 from bench.dataset import BIG_ORG, HUGE_ORG, SEARCH_TERM, CustomerFactory, Generated
 from bench.erasure import erase_note
@@ -29,6 +29,7 @@ from bench.options import TARGETS, Options
 from bench.progress import say
 from bench.report import (
     DEPTH_LIMIT,
+    OAUTH_GET_LIMIT,
     RSS_LIMIT_MB,
     SCALE_LIMIT,
     WEBHOOK_CREATE_LIMIT,
@@ -92,6 +93,7 @@ class Run:
             report.notes.append(erase_note(service.base_url, fixtures.writer_token))
             self._steady(service, fixtures, steady_floor, report)
             self._scale(service, fixtures, floor, report)
+            self._oauth(service, fixtures, floor, report)
             if self.options.soak_minutes:
                 self._soak(service, fixtures, floor, report)
             rss = service.worker_rss_mb()
@@ -184,6 +186,37 @@ class Run:
             steady = webhooks.steady_latency(service.base_url, fixtures.writer_token, receiver)
             label = f"webhook commit to delivery @{webhooks.STEADY_RATE}/s"
             report.rows.append(Row(label, steady, floor, self.targets.get("webhook_latency")))
+
+    def _oauth(
+        self, service: Server, fixtures: Fixtures, floor: wrk.Measurement, report: BackendReport
+    ) -> None:
+        """Get by id with a session token, then with a self-issued access token, back to
+        back; then refresh-token exchanges, each connection following its own chain."""
+        access_token = oauth.client_credentials_token(service.base_url, self.env, BIG_ORG)
+        measured = {}
+        for label, token in (("session", fixtures.token), ("OAuth2", access_token)):
+            say(self.database.name, f"saturating: get by id, {label} token")
+            env = {"BENCH_TOKEN": token, "BENCH_IDS": str(fixtures.ids_file)}
+            measured[label] = wrk.run("get.lua", service.base_url + API, self.options.load, env)
+        label = "get by id, self-issued OAuth2 token"
+        report.rows.append(Row(label, measured["OAuth2"], floor, self.targets.get("get")))
+        report.notes.append(
+            cost_note("get by id with a self-issued OAuth2 token", "with a session token",
+                      measured["OAuth2"], measured["session"], OAUTH_GET_LIMIT)
+        )  # fmt: skip
+        say(self.database.name, "saturating: refresh-token exchanges")
+        # Twice the connections: a chain broken by a failed exchange does not stop the load.
+        count = 2 * self.options.load.connections
+        client_id, tokens = oauth.refresh_tokens(
+            service.base_url, self.env, BIG_ORG, count, self.folder
+        )
+        # No warm-up: it would spend the tokens the measured run starts from.
+        load = replace(self.options.load, warmup_seconds=0)
+        env = {"BENCH_CLIENT_ID": client_id, "BENCH_REFRESH_TOKENS": str(tokens)}
+        refreshed = wrk.run("refresh.lua", service.base_url + oauth.TOKEN_PATH, load, env)
+        report.rows.append(
+            Row("refresh-token exchange", refreshed, floor, self.targets.get("refresh"))
+        )
 
     def _steady(
         self, service: Server, fixtures: Fixtures, floor: wrk.Measurement, report: BackendReport

@@ -12,16 +12,17 @@ import socket
 from pathlib import Path
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from expensicat.auth.session import SESSION_SCOPES, SessionTokens, derive_key
 from expensicat.background.worker import run_worker
-from expensicat.config import ConfigError, Settings
+from expensicat.cli_common import load_settings, migrate_database, session_secret
+from expensicat.config import Settings
 from expensicat.db import open_store
 from expensicat.db.errors import DatabaseUnavailable
-from expensicat.db.migrate import upgrade
 from expensicat.envvars import variables
+from expensicat.identity.commands import user
 from expensicat.logs import configure_logging
+from expensicat.oauth.commands import keys, oauth
 from expensicat.sealing import Sealer
 from expensicat.server import run
 from expensicat.webhooks.delivery import Sender
@@ -29,32 +30,6 @@ from expensicat.webhooks.dispatch import Dispatcher
 
 # Where `serve`'s workers write their metrics, in the data directory.
 METRICS_DIR_NAME = "metrics"
-
-
-def load_settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
-
-
-def session_secret(settings: Settings, create: bool = True) -> str:
-    """The session secret, configured or generated; a clear error when neither can be."""
-    try:
-        return settings.resolve_session_secret(create)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
-    except OSError as error:
-        raise click.ClickException(f"Cannot keep the session secret: {error}") from None
-
-
-def migrate_database(settings: Settings) -> None:
-    """Apply migrations; a database that cannot be reached or written is a one-line error."""
-    try:
-        upgrade(settings.database)
-    except (SQLAlchemyError, OSError) as error:
-        reason = str(error).strip().splitlines()[0]
-        raise click.ClickException(f"Cannot migrate the database: {reason}") from None
 
 
 def share_metrics_between_workers(folder: Path) -> None:
@@ -237,3 +212,8 @@ def db_upgrade() -> None:
     configure_logging(settings.log)
     migrate_database(settings)
     click.echo("Database schema is up to date.")
+
+
+main.add_command(user)
+main.add_command(oauth)
+main.add_command(keys)

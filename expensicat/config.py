@@ -170,6 +170,36 @@ class OAuth2Settings(Section):
         return self
 
 
+_ISSUER = re.compile(r"https?://[^\s?#]+")
+IssuerUrl = Annotated[
+    str,
+    AfterValidator(lambda url: url.rstrip("/")),
+    check(
+        lambda url: bool(_ISSUER.fullmatch(url)),
+        "must be the server's public URL, such as https://customers.example.com",
+    ),
+]
+
+
+class AuthorizationServerSettings(Section):
+    """The built-in OAuth2 authorization server: its name and the lifetimes of its tokens."""
+
+    issuer: IssuerUrl = setting(
+        "AUTH_ISSUER", "http://127.0.0.1:8000",
+        "the server's public URL, as browsers and clients reach it: the `iss` of the access "
+        "tokens it issues (and their `aud`) and the base of the URLs its metadata lists",
+    )  # fmt: skip
+    access_token_ttl_seconds: Annotated[Positive, Field(le=3600)] = setting(
+        "AUTH_ACCESS_TOKEN_TTL_SECONDS", 900,
+        "lifetime of the access tokens it issues, at most an hour; revoking a grant stops its "
+        "refresh tokens at once, while its access tokens run out within this time",
+    )  # fmt: skip
+    refresh_token_ttl_days: Positive = setting(
+        "AUTH_REFRESH_TOKEN_TTL_DAYS", 30,
+        "lifetime of each refresh token; every refresh answers a new one",
+    )  # fmt: skip
+
+
 class HttpSettings(Section):
     """Limits on what a request may send."""
 
@@ -334,6 +364,7 @@ class Settings(Section):
     database: DatabaseSettings
     session: SessionSettings
     oauth2: OAuth2Settings
+    authorization_server: AuthorizationServerSettings
     http: HttpSettings
     rate_limit: RateLimitSettings
     metrics: MetricsSettings

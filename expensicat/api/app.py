@@ -7,6 +7,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -47,7 +48,16 @@ from expensicat.customers import http as customers_http
 from expensicat.customers.schemas import customer_schemas
 from expensicat.customers.service import CustomerService
 from expensicat.db import open_store
+from expensicat.identity import http as identity_http
+from expensicat.identity.cookies import BrowserSessions
+from expensicat.identity.passwords import Passwords
+from expensicat.identity.service import IdentityService
+from expensicat.identity.throttle import SignInThrottle
 from expensicat.logs import configure_logging
+from expensicat.oauth import http as oauth_http
+from expensicat.oauth.keys import SigningKeys
+from expensicat.oauth.service import AuthorizationServer
+from expensicat.oauth.tokens import AccessTokenIssuer
 from expensicat.paging import CursorSigner
 from expensicat.ratelimit import BUCKETS_FILE_NAME, build_limiter
 from expensicat.sealing import Sealer
@@ -64,6 +74,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *changes_http.ENDPOINTS,
     *customers_http.ENDPOINTS,
     *webhooks_http.ENDPOINTS,
+    *identity_http.ENDPOINTS,
+    *oauth_http.ENDPOINTS,
     *health.ENDPOINTS,
 )
 
@@ -74,6 +86,8 @@ def schemas(settings: Settings) -> dict[str, Any]:
         **customer_schemas(),
         **changes_http.change_schemas(),
         **webhooks_http.webhook_schemas(settings.webhooks.allow_http),
+        **identity_http.SCHEMAS,
+        **oauth_http.SCHEMAS,
         **health.SCHEMAS,
     }
 
@@ -94,18 +108,38 @@ def create_app(settings: Settings) -> Starlette:
                 await limiter.open()
                 started.push_async_callback(limiter.close)
             secret = settings.resolve_session_secret()
+            sealer = Sealer(derive_key(secret, "sealing"))
+            authorization = settings.authorization_server
+            keys = SigningKeys(store.oauth, sealer, authorization.access_token_ttl_seconds)
+            own_tokens = AccessTokens(keys, authorization.issuer, authorization.issuer)
             app.state.shared = Shared(
-                verifier=build_verifier(settings.session, settings.oauth2, secret),
+                verifier=build_verifier(settings.session, settings.oauth2, secret, own_tokens),
                 limiter=limiter,
                 keys=store,
                 max_body_bytes=settings.http.max_body_bytes,
                 metrics=metrics,
             )
+            app.state.oauth = oauth_http.OAuthParts(
+                AuthorizationServer(
+                    store.oauth,
+                    AccessTokenIssuer(
+                        keys, authorization.issuer, authorization.access_token_ttl_seconds
+                    ),
+                    own_tokens,
+                    timedelta(days=authorization.refresh_token_ttl_days),
+                ),
+                keys,
+                authorization.issuer,
+            )
             app.state.database = store
+            app.state.sign_in = identity_http.SignInParts(
+                IdentityService(store.identity, Passwords(), SignInThrottle()),
+                SessionTokens(secret, settings.session.issuer, settings.session.audience),
+                BrowserSessions(secret),
+            )
             cursors = CursorSigner(derive_key(secret, "cursor"))
             app.state.customers = CustomerService(store, cursors)
             app.state.changes = ChangeFeed(store, cursors, settings.changes.retention)
-            sealer = Sealer(derive_key(secret, "sealing"))
             sender = Sender(settings.webhooks.networks)
             started.push_async_callback(sender.close)
             app.state.webhooks = WebhookService(
@@ -133,6 +167,8 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             *routes(ENDPOINTS),
+            *identity_http.ROUTES,
+            *oauth_http.ROUTES,
             *docs_routes(build_openapi(ENDPOINTS, schemas(settings))),
             *([metrics_route(metrics)] if metrics is not None and apart is None else []),
         ],
@@ -168,9 +204,13 @@ def create_app_from_env() -> Starlette:
     return create_app(settings)
 
 
-def build_verifier(session: SessionSettings, oauth2: OAuth2Settings, secret: str) -> TokenVerifier:
+def build_verifier(
+    session: SessionSettings, oauth2: OAuth2Settings, secret: str, own: AccessTokens
+) -> TokenVerifier:
+    """Session tokens, our own access tokens, and an external server's if one is set."""
     sessions = SessionTokens(secret, session.issuer, session.audience)
-    access_tokens = None
+    access_tokens = [own]
     if oauth2.jwks_url and oauth2.issuer and oauth2.audience:
-        access_tokens = AccessTokens(JwksCache(oauth2.jwks_url), oauth2.issuer, oauth2.audience)
+        external = AccessTokens(JwksCache(oauth2.jwks_url), oauth2.issuer, oauth2.audience)
+        access_tokens.insert(0, external)
     return TokenVerifier(sessions, access_tokens)

@@ -1,10 +1,11 @@
-"""OAuth2 access tokens (RFC 9068 JWTs) signed by an external authorization server."""
+"""OAuth2 access tokens (RFC 9068 JWTs), signed by an external authorization server (its
+keys fetched from its JWKS) or by our own (its keys read from the database)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import jwt
@@ -22,6 +23,11 @@ LEEWAY_SECONDS = 60
 REFRESH_BURST = 5
 REFRESH_POLICY = Policy(REFRESH_BURST, 12 * MICROSECONDS, REFRESH_BURST * 12 * MICROSECONDS)
 FETCH_TIMEOUT_SECONDS = 5.0
+
+
+class KeySource(Protocol):
+    async def key(self, kid: str) -> jwt.PyJWK:
+        """The public key named `kid`; InvalidToken if there is none."""
 
 
 class KeysUnavailable(Exception):
@@ -87,9 +93,9 @@ class JwksCache:
 
 
 class AccessTokens:
-    def __init__(self, jwks: JwksCache, issuer: str, audience: str) -> None:
+    def __init__(self, jwks: KeySource, issuer: str, audience: str) -> None:
         self._jwks = jwks
-        self._issuer = issuer
+        self.issuer = issuer
         self._audience = audience
 
     async def verify(self, token: str, header: dict[str, Any]) -> Principal:
@@ -105,7 +111,7 @@ class AccessTokens:
                 token,
                 key,
                 algorithms=[algorithm],
-                issuer=self._issuer,
+                issuer=self.issuer,
                 audience=self._audience,
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "iat", "iss", "aud", "sub"]},

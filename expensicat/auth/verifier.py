@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import jwt
 
@@ -16,9 +17,11 @@ CACHE_SIZE = 10_000
 
 
 class TokenVerifier:
-    def __init__(self, sessions: SessionTokens, access_tokens: AccessTokens | None) -> None:
+    def __init__(self, sessions: SessionTokens, access_tokens: Sequence[AccessTokens]) -> None:
+        """`access_tokens`: a verifier for each trusted authorization server (ours, and an
+        external one if configured), told apart by the token's `iss`."""
         self._sessions = sessions
-        self._access_tokens = access_tokens
+        self._access_tokens = {verifier.issuer: verifier for verifier in access_tokens}
         self._verified: dict[str, Principal] = {}
 
     async def verify(self, token: str) -> Principal:
@@ -38,7 +41,17 @@ class TokenVerifier:
             raise InvalidToken("The token is not a well-formed JWT.") from None
         # RFC 9068 marks access tokens with typ at+jwt; anything else can only be a session.
         if str(header.get("typ", "")).lower() in ACCESS_TOKEN_TYPES:
-            if self._access_tokens is None:
-                raise InvalidToken("OAuth2 access tokens are not accepted by this deployment.")
-            return await self._access_tokens.verify(token, header)
+            return await self._access_tokens_of(token).verify(token, header)
         return self._sessions.verify(token)
+
+    def _access_tokens_of(self, token: str) -> AccessTokens:
+        """The verifier of the server the token names as its issuer; the signature, checked
+        next with that server's keys, decides whether it really is."""
+        try:
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        except jwt.InvalidTokenError:
+            raise InvalidToken("The token is not a well-formed JWT.") from None
+        verifier = self._access_tokens.get(issuer) if isinstance(issuer, str) else None
+        if verifier is None:
+            raise InvalidToken("The access token's issuer is not trusted here.")
+        return verifier

@@ -18,6 +18,8 @@ from expensicat.webhooks.dispatch import Dispatcher
 
 LEASE_FILE_NAME = "background.lock"
 DELIVERY_LOG_RETENTION = timedelta(days=30)
+# Expired codes and refresh tokens are kept a day, then forgotten with their spent grants.
+GRANT_RETENTION = timedelta(days=1)
 HOUSEKEEPING_SECONDS = 3600
 # How often a process without the lease asks for it again.
 LEASE_RETRY_SECONDS = 5.0
@@ -30,6 +32,8 @@ class Housekeeping(Protocol):
     async def purge_changes(self, occurred_before: str) -> int: ...
 
     async def purge_delivery_log(self, before: str) -> None: ...
+
+    async def purge_expired_grants(self, before: str) -> None: ...
 
 
 def jobs(store: Housekeeping, changes_retention: timedelta) -> list[Job]:
@@ -44,8 +48,12 @@ def jobs(store: Housekeeping, changes_retention: timedelta) -> list[Job]:
     async def purge_old_deliveries() -> None:
         await store.purge_delivery_log(timestamp(utc_now() - DELIVERY_LOG_RETENTION))
 
+    async def purge_expired_grants() -> None:
+        await store.purge_expired_grants(timestamp(utc_now() - GRANT_RETENTION))
+
     return [
         Job("forget expired idempotency keys", HOUSEKEEPING_SECONDS, forget_expired_keys),
+        Job("purge expired OAuth2 grants", HOUSEKEEPING_SECONDS, purge_expired_grants),
         Job("purge changes past their retention", HOUSEKEEPING_SECONDS, purge_old_changes),
         Job("purge the webhook delivery log", HOUSEKEEPING_SECONDS, purge_old_deliveries),
     ]

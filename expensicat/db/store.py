@@ -23,6 +23,8 @@ from expensicat.customers.listing import NO_FILTERS, SORTS, Filters
 from expensicat.customers.store import StoredCustomer
 from expensicat.db.compiled import Compiled
 from expensicat.db.filtered_pages import filtered_page, like_pattern
+from expensicat.db.identity_store import SqlIdentityStore
+from expensicat.db.oauth_store import SqlOAuthStore
 from expensicat.db.queries import queries_for
 from expensicat.db.unit_of_work import Plan
 from expensicat.db.webhook_store import SqlWebhookStore
@@ -75,6 +77,8 @@ class Store:
         self._driver = driver
         self._queries = queries_for(driver.dialect)
         self.webhooks = SqlWebhookStore(driver)
+        self.identity = SqlIdentityStore(driver)
+        self.oauth = SqlOAuthStore(driver)
 
     async def insert(
         self,
@@ -224,6 +228,9 @@ class Store:
 
     async def purge_delivery_log(self, before: str) -> None:
         await self.webhooks.purge_delivery_log(before)
+
+    async def purge_expired_grants(self, before: str) -> None:
+        await self.oauth.purge(before)
 
     async def claim_key(
         self,

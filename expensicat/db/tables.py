@@ -1,4 +1,4 @@
-"""The tables the store reads and writes, as migrations 0001 to 0010 create them.
+"""The tables the store reads and writes, as migrations 0001 to 0011 create them.
 
 Defined once for both databases; only the types of ids and timestamps differ, and the
 types in spelling.py carry that. The migrations stay the authority on the schema (these
@@ -129,4 +129,82 @@ webhook_attempts = Table(
     Column("duration_ms", Integer, nullable=False),
     Column("error", Text),
     Column("next_attempt_at", Timestamp),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("email", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("disabled_at", Timestamp),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("user_id", Text, primary_key=True),
+    Column("organization_id", Text, primary_key=True),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("secret_hash", Text),
+    Column("redirect_uris", Text, nullable=False),
+    Column("organization_id", Text),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+oauth_grants = Table(
+    "oauth_grants",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("client_id", Text, nullable=False),
+    Column("organization_id", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("code_hash", Text),
+    Column("revoked_at", Timestamp),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+oauth_codes = Table(
+    "oauth_codes",
+    metadata,
+    Column("code_hash", Text, primary_key=True),
+    Column("client_id", Text, nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("code_challenge", Text, nullable=False),
+    Column("organization_id", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("used_at", Timestamp),
+)
+
+oauth_refresh_tokens = Table(
+    "oauth_refresh_tokens",
+    metadata,
+    Column("token_hash", Text, primary_key=True),
+    Column("grant_id", Text, nullable=False),
+    Column("client_id", Text, nullable=False),
+    Column("organization_id", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("used_at", Timestamp),
+)
+
+oauth_signing_keys = Table(
+    "oauth_signing_keys",
+    metadata,
+    Column("kid", Text, primary_key=True),
+    Column("private_key", Text, nullable=False),
+    Column("public_key", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
 )

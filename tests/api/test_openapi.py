@@ -14,6 +14,8 @@ from tests.support.contract import CUSTOMER_FIELDS, CUSTOMERS, SERVER_FIELDS, cu
 ITEM = "/api/v1/customers/{id}"
 WEBHOOKS = "/api/v1/webhook_endpoints"
 WEBHOOK = f"{WEBHOOKS}/{{id}}"
+SIGN_IN = ("/api/auth/session", "/api/auth/session/logout")
+DISCOVERY = ("/.well-known/jwks.json", "/.well-known/oauth-authorization-server")
 
 
 @pytest.fixture
@@ -54,6 +56,8 @@ class TestOpenApiDocument:
             (f"{WEBHOOK}/test", "post"),
             (f"{WEBHOOK}/deliveries", "get"),
             (f"{WEBHOOK}/redeliver", "post"),
+            *((path, "post") for path in SIGN_IN),
+            *((path, "get") for path in DISCOVERY),
             ("/healthz", "get"),
             ("/readyz", "get"),
         }
@@ -126,7 +130,8 @@ class TestOpenApiDocument:
     ) -> None:
         customer = api.create(name="Acme")
         urls = {CUSTOMERS: CUSTOMERS, ITEM: customer_url(customer["id"])}
-        urls.update({probe: probe for probe in ("/healthz", "/readyz", f"{CUSTOMERS}/changes")})
+        unchanged = ("/healthz", "/readyz", f"{CUSTOMERS}/changes", *SIGN_IN, *DISCOVERY)
+        urls.update({path: path for path in unchanged})
         urls.update({f"{ITEM}/{verb}": f"{urls[ITEM]}/{verb}" for verb in ("archive", "restore")})
         # No such endpoint: a test event must not go anywhere.
         urls.update({WEBHOOKS: WEBHOOKS, WEBHOOK: f"{WEBHOOKS}/{uuid.uuid4()}"})

@@ -32,7 +32,15 @@ def overrides(**values: str) -> dict[str, str | None]:
     return {**unset, **{f"EXPENSICAT_{key.upper()}": value for key, value in values.items()}}
 
 
-def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str], cwd: Path, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [expensicat(), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
+        [expensicat(), *args],
+        env=env,
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )

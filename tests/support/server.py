@@ -68,7 +68,8 @@ class ApiServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self._command = [expensicat(), "serve", "--port", str(self.port)]
         self._command += ["--workers", str(workers), *args]
-        self._env = serve_env(settings, env or {})
+        # Its own authorization server names itself by the address it really has.
+        self._env = serve_env(settings, {"auth_issuer": self.url, **(env or {})})
         self._cwd = cwd
         self._process: subprocess.Popen[bytes] | None = None
 

@@ -1,0 +1,1 @@
+"""People who sign in: users, the organizations they belong to, their passwords."""

@@ -1,0 +1,1 @@
+"""The built-in OAuth2 authorization server: clients, consent, codes, tokens and keys."""
