@@ -19,7 +19,7 @@ run: $(BIN)/expensicat
 	$(BIN)/expensicat serve
 
 test: $(VENV)/.test-tools
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 lint: $(VENV)/.test-tools
 	$(BIN)/ruff check .

@@ -160,7 +160,9 @@ class TestSearchFunction:
                 assert "customers_name_trigrams" in plan.planned, plan
 
     @pytest.mark.parametrize(
-        ("term", "limit", "count"), [(COMMON, 100, COMMON_ROWS), (RARE, 2, len(RARE_ROWS))]
+        ("term", "limit", "count"),
+        [(COMMON, 100, COMMON_ROWS), (RARE, 2, len(RARE_ROWS))],
+        ids=["common", "rare"],
     )
     def test_pages_walked_with_a_cursor_hold_exactly_the_matching_names(
         self, seeded: Settings, term: str, limit: int, count: int
