@@ -32,11 +32,19 @@ class Received:
 class Receiver:
     def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.host = host
-        self.port = port or free_port()
+        self._port = port
         self.received: list[Received] = []
         self.behaviour: Behaviour = lambda: 200
         self._released = threading.Event()
         self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def port(self) -> int:
+        """Where it listens: the port the system gave it when it started, or, asked before,
+        one free then, for a receiver that is down."""
+        if self._port is None:
+            self._port = free_port()
+        return self._port
 
     @property
     def url(self) -> str:
@@ -64,7 +72,9 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        # Port 0 unless it has one: the system hands out a port nobody holds.
+        self._server = ThreadingHTTPServer((self.host, self._port or 0), Handler)
+        self._port = self._server.server_address[1]
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
