@@ -31,6 +31,16 @@ def param(column: Column[Any], name: str | None = None) -> BindParameter[Any]:
     return bindparam(name or column.key, type_=column.type)
 
 
+def _revoke_grants(key: Column[Any]) -> ReturningUpdate[Any]:
+    """Revoke the grants, not yet revoked, whose `key` is the parameter named after it."""
+    return (
+        update(grants)
+        .values(revoked_at=param(grants.c.revoked_at, "now"))
+        .where(key == param(key), grants.c.revoked_at.is_(None))
+        .returning(grants.c.id)
+    )
+
+
 def _insert_all(table: Any) -> Any:
     return insert(table).values({column.key: param(column) for column in table.c})
 
@@ -147,12 +157,7 @@ class OAuthQueries:
         )
         self.insert_code = plain(_insert_all(codes))
         self.use_code = plan(_use_code(), dialect)
-        self.revoke_grants_of_code = plain(
-            update(grants)
-            .values(revoked_at=param(grants.c.revoked_at, "now"))
-            .where(grants.c.code_hash == param(grants.c.code_hash), grants.c.revoked_at.is_(None))
-            .returning(grants.c.id)
-        )
+        self.revoke_grants_of_code = plain(_revoke_grants(grants.c.code_hash))
         self.insert_refresh_token = plain(_insert_all(refresh_tokens))
         self.rotate = plan(_rotate(), dialect)
         self.refresh_token = compile_for(
@@ -161,18 +166,8 @@ class OAuthQueries:
             ),
             dialect,
         )
-        self.revoke_grant = plain(
-            update(grants)
-            .values(revoked_at=param(grants.c.revoked_at, "now"))
-            .where(grants.c.id == param(grants.c.id), grants.c.revoked_at.is_(None))
-            .returning(grants.c.id)
-        )
-        self.revoke_grants_of_subject = plain(
-            update(grants)
-            .values(revoked_at=param(grants.c.revoked_at, "now"))
-            .where(grants.c.subject == param(grants.c.subject), grants.c.revoked_at.is_(None))
-            .returning(grants.c.id)
-        )
+        self.revoke_grant = plain(_revoke_grants(grants.c.id))
+        self.revoke_grants_of_subject = plain(_revoke_grants(grants.c.subject))
         self.insert_signing_key = plain(_insert_all(keys))
         self.signing_keys = compile_for(
             select(keys.c.kid, keys.c.private_key, keys.c.public_key, keys.c.created_at).order_by(

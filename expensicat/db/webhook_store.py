@@ -106,19 +106,14 @@ class SqlWebhookStore:
             "limit": limit,
         }
         rows = await self._driver.write(self._queries.claim, values)
+        if self._queries.claim_reads_events:
+            events = [_event(row[5:]) for row in rows]
+        else:
+            org = destination.organization_id
+            events = [await self._event(org, (row[1], row[2])) for row in rows]
         claimed = [
-            Claimed(
-                change_id=row[0],
-                place=(row[1], row[2]),
-                type=row[3],
-                attempts=row[4],
-                event=(
-                    _event(row[5:])
-                    if self._queries.claim_reads_events
-                    else await self._event(destination.organization_id, (row[1], row[2]))
-                ),
-            )
-            for row in rows
+            Claimed(row[0], (row[1], row[2]), row[3], row[4], event)
+            for row, event in zip(rows, events, strict=True)
         ]
         return sorted(claimed, key=lambda one: one.place)
 
