@@ -26,9 +26,16 @@ HUGE_ORG = "org-bench-huge"
 # Creates go to an organization of their own, so that the big one keeps its seeded names.
 WRITES_ORG = "org-bench-writes"
 SEARCH_TERM = "acm"
+# The terms of the bulk-import comparison: two common ones, one in a name in 10,000, and one
+# in no name at all.
+COMMON_TERMS = ("acm", "muller")
+SPARSE_TERM = "zephyr"
+ABSENT_TERM = "xqzw"
+SEARCH_TERMS = (*COMMON_TERMS, SPARSE_TERM, ABSENT_TERM)
 
 # Roughly one customer in a hundred is an Acme lookalike, so `q=acm` finds a realistic few.
 ACME_SHARE = 0.01
+SPARSE_SHARE = 0.0001
 PERSON_SHARE = 0.35
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HISTORY = timedelta(days=3 * 365)
@@ -81,12 +88,17 @@ class CustomerFactory:
         return layout.owners(self._rng)
 
     def rows(
-        self, owners: list[str], stamp: Stamp, tracked: str, report: Generated
+        self,
+        owners: list[str],
+        stamp: Stamp,
+        tracked: str,
+        report: Generated,
+        history: timedelta = HISTORY,
     ) -> Iterator[tuple[Any, ...]]:
-        """One row per owner, `created_at` rising over the last three years."""
+        """One row per owner, `created_at` rising over the `history` before the end."""
         rng = self._rng
-        step = int(HISTORY / timedelta(microseconds=1)) // max(len(owners), 1)
-        start = int((self._end - HISTORY - EPOCH) / timedelta(microseconds=1))
+        step = int(history / timedelta(microseconds=1)) // max(len(owners), 1)
+        start = int((self._end - history - EPOCH) / timedelta(microseconds=1))
         for index, org in enumerate(owners):
             micros = start + index * step + rng.randrange(max(step, 1))
             created = EPOCH + timedelta(microseconds=micros)
@@ -138,6 +150,8 @@ class CustomerFactory:
         form = rng.choice(locale.company_forms)
         if rng.random() < ACME_SHARE / (1 - PERSON_SHARE):
             return f"{rng.choice(ACME_ROOTS)} {rng.choice(ACME_TAILS)} {form}"
+        if rng.random() < SPARSE_SHARE / (1 - PERSON_SHARE):
+            return f"Zephyrine {rng.choice(locale.last_names)} {form}"
         word, last = rng.choice(locale.company_words), rng.choice(locale.last_names)
         if locale.family_first:
             return locale.joiner.join((form, last, word))
@@ -148,6 +162,15 @@ class CustomerFactory:
     def _domain(self, country_code: str) -> str:
         tld = TLDS.get(country_code, country_code.lower())
         return f"{self._rng.choice(DOMAINS)}{self._rng.randrange(1000)}.{tld}"
+
+
+def without_terms(
+    rows: Iterator[tuple[Any, ...]], count: int, terms: tuple[str, ...]
+) -> Iterator[tuple[Any, ...]]:
+    """The first `count` rows whose folded name (the last column) holds none of the terms."""
+    kept = (row for row in rows if not any(term in row[-1] for term in terms))
+    for _, row in zip(range(count), kept, strict=False):
+        yield row
 
 
 def _uuid7(millis: int, random_bits: int) -> str:

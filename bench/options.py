@@ -28,6 +28,11 @@ class Options:
         return Layout(self.customers, self.organizations, self.big_org)
 
     @property
+    def imported(self) -> int:
+        """The bulk import into the big organization: 40,000 on top of 100,000."""
+        return self.big_org * 2 // 5
+
+    @property
     def huge_org(self) -> int:
         """The organization of the scale check: ten times the big one."""
         return 10 * self.big_org
@@ -39,6 +44,7 @@ TARGETS = {
         "get": Target(6000, 50),
         "list": Target(3500, 50),
         "search": Target(2000, 50),
+        "search_terms": Target(None, 100),
         "walk": Target(3000, 50),
         "deep": Target(None, 50),
         "create": Target(2500, 50),
@@ -52,6 +58,7 @@ TARGETS = {
     "sqlite": {
         "get": Target(3000),
         "search": Target(None, 50),
+        "search_terms": Target(None, 100),
         "webhook_latency": Target(None, 500),
     },
 }

@@ -14,6 +14,12 @@ DEPTH_LIMIT = 1.2
 # Get by id with a self-issued access token, against a session token: within 5%.
 OAUTH_GET_LIMIT = 1.05
 SCALE_LIMIT = 2.0
+# A common term's search after a bulk import of other names, against before it: at least half
+# the rate, that is at most twice the cost.
+IMPORT_LIMIT = 2.0
+# A term no name holds costs what a sparse one does (within 10%).
+ABSENT_LIMIT = 1.1
+SEED_LIMIT_SECONDS = 60
 # Creates with one subscribed endpoint within 15% of the rate with none: a cost of 1/0.85.
 WEBHOOK_CREATE_LIMIT = 1.18
 WEBHOOK_RATE_TARGET = 1000
@@ -66,7 +72,7 @@ class BackendReport:
 
 HEADER = (
     "backend", "scenario", "req/s", "x floor", "p50 ms", "x floor", "p99 ms", "x floor",
-    "errors", "timeouts", "target", "met",
+    "errors", "timeouts", "CPU ms/req", "target", "met",
 )  # fmt: skip
 
 
@@ -105,6 +111,7 @@ def _cells(backend: str, row: Row) -> tuple[str, ...]:
         _ratio(measured.p99_ms, floor.p99_ms),
         f"{measured.errors:,}",
         f"{measured.timeouts:,}",
+        _cpu(measured),
         "" if row.target is None else str(row.target),
         met,
     )
@@ -112,6 +119,12 @@ def _cells(backend: str, row: Row) -> tuple[str, ...]:
 
 def milliseconds(value: float) -> str:
     return f"{value:.2f}" if math.isfinite(value) else f">{REQUEST_TIMEOUT_SECONDS * 1000}"
+
+
+def _cpu(measured: Measurement) -> str:
+    """The server's CPU time per request (its processes only, not the database's)."""
+    cost = measured.cpu_ms_per_request
+    return "" if cost is None else f"{cost:.3f}"
 
 
 def _ratio(value: float, floor: float) -> str:
@@ -146,6 +159,7 @@ def combined(samples: list[Measurement]) -> Measurement:
         p99_ms=max(sample.p99_ms for sample in samples),
         errors=sum(sample.errors for sample in samples),
         timeouts=sum(sample.timeouts for sample in samples),
+        cpu_seconds=sum(sample.cpu_seconds or 0.0 for sample in samples),
     )
 
 

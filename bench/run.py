@@ -12,7 +12,18 @@ from pathlib import Path
 
 from bench import oauth, paced, servers, webhooks, wrk
 from bench.databases import Database, open_database
-from bench.dataset import BIG_ORG, HUGE_ORG, SEARCH_TERM, CustomerFactory, Generated
+from bench.dataset import (
+    ABSENT_TERM,
+    BIG_ORG,
+    COMMON_TERMS,
+    HUGE_ORG,
+    SEARCH_TERM,
+    SEARCH_TERMS,
+    SPARSE_TERM,
+    CustomerFactory,
+    Generated,
+    without_terms,
+)
 from bench.erasure import erase_note
 from bench.fixtures import (
     API,
@@ -28,10 +39,13 @@ from bench.floor import PATH as FLOOR_PATH
 from bench.options import TARGETS, Options
 from bench.progress import say
 from bench.report import (
+    ABSENT_LIMIT,
     DEPTH_LIMIT,
+    IMPORT_LIMIT,
     OAUTH_GET_LIMIT,
     RSS_LIMIT_MB,
     SCALE_LIMIT,
+    SEED_LIMIT_SECONDS,
     WEBHOOK_CREATE_LIMIT,
     WEBHOOK_RATE_TARGET,
     BackendReport,
@@ -53,6 +67,7 @@ from bench.scenarios import (
     feed_head,
     filter_scenarios,
     saturate,
+    search,
 )
 from bench.servers import Server
 from bench.staging import migrate, seed, service_env
@@ -84,6 +99,10 @@ class Run:
         seconds, generated = seed(self.database, self.options.layout, self.end_of_history)
         assert generated.keys is not None
         report = BackendReport(self.database.name, generated.rows, seconds)
+        report.notes.append(
+            f"seeding {generated.rows:,} customers took {seconds:.1f} s "
+            f"(limit {SEED_LIMIT_SECONDS} s: {verdict(seconds, SEED_LIMIT_SECONDS)})"
+        )
         fixtures = prepare(self.secret, BIG_ORG, generated.keys, self.options.depth, self.folder)
         floor, steady_floor = self._floor(report)
         with self._service("service.log") as service:
@@ -94,6 +113,7 @@ class Run:
             self._steady(service, fixtures, steady_floor, report)
             self._scale(service, fixtures, floor, report)
             self._oauth(service, fixtures, floor, report)
+            self._bulk_import(service, fixtures, floor, report)
             if self.options.soak_minutes:
                 self._soak(service, fixtures, floor, report)
             rss = service.worker_rss_mb()
@@ -109,7 +129,9 @@ class Run:
     def _floor(self, report: BackendReport) -> tuple[wrk.Measurement, wrk.Measurement]:
         with servers.floor(self.options.workers, self.folder / "floor.log") as floor:
             say(self.database.name, "measuring the static floor")
-            saturated = wrk.run("base.lua", floor.base_url + FLOOR_PATH, self.options.load, {})
+            saturated = wrk.run(
+                "base.lua", floor.base_url + FLOOR_PATH, self.options.load, {}, floor.cpu_seconds
+            )
             steady = paced.run(floor.port, lambda: FLOOR_PATH, None, self.options.steady)
         report.rows.append(Row("static floor", saturated, saturated))
         report.rows.append(Row(f"static floor @{self.options.steady.rate}/s", steady, steady))
@@ -139,7 +161,7 @@ class Run:
         by_key = {}
         for scenario in self._scenarios(service.base_url, fixtures):
             say(self.database.name, f"saturating: {scenario.label}")
-            measured = saturate(scenario, service.base_url, fixtures, self.options.load)
+            measured = saturate(scenario, service, fixtures, self.options.load)
             by_key[scenario.key] = measured
             report.rows.append(Row(scenario.label, measured, floor, self.targets.get(scenario.key)))
             if measured.walks:
@@ -169,7 +191,7 @@ class Run:
         with webhooks.Receiver() as receiver:
             webhooks.register(service.base_url, fixtures.writer_token, receiver.url)
             say(self.database.name, "saturating: create, one webhook endpoint subscribed")
-            measured = saturate(CREATE, service.base_url, fixtures, self.options.load)
+            measured = saturate(CREATE, service, fixtures, self.options.load)
             report.rows.append(
                 Row("create, 1 endpoint subscribed", measured, floor, self.targets.get("create"))
             )
@@ -197,7 +219,9 @@ class Run:
         for label, token in (("session", fixtures.token), ("OAuth2", access_token)):
             say(self.database.name, f"saturating: get by id, {label} token")
             env = {"BENCH_TOKEN": token, "BENCH_IDS": str(fixtures.ids_file)}
-            measured[label] = wrk.run("get.lua", service.base_url + API, self.options.load, env)
+            measured[label] = wrk.run(
+                "get.lua", service.base_url + API, self.options.load, env, service.cpu_seconds
+            )
         label = "get by id, self-issued OAuth2 token"
         report.rows.append(Row(label, measured["OAuth2"], floor, self.targets.get("get")))
         report.notes.append(
@@ -213,7 +237,9 @@ class Run:
         # No warm-up: it would spend the tokens the measured run starts from.
         load = replace(self.options.load, warmup_seconds=0)
         env = {"BENCH_CLIENT_ID": client_id, "BENCH_REFRESH_TOKENS": str(tokens)}
-        refreshed = wrk.run("refresh.lua", service.base_url + oauth.TOKEN_PATH, load, env)
+        refreshed = wrk.run(
+            "refresh.lua", service.base_url + oauth.TOKEN_PATH, load, env, service.cpu_seconds
+        )
         report.rows.append(
             Row("refresh-token exchange", refreshed, floor, self.targets.get("refresh"))
         )
@@ -243,7 +269,9 @@ class Run:
         for size, token in tokens.items():
             say(self.database.name, f"saturating: q={SEARCH_TERM} in an org of {size:,}")
             url = f"{service.base_url}{API}?q={SEARCH_TERM}"
-            measured[size] = wrk.run("base.lua", url, self.options.load, {"BENCH_TOKEN": token})
+            measured[size] = wrk.run(
+                "base.lua", url, self.options.load, {"BENCH_TOKEN": token}, service.cpu_seconds
+            )
             label = f"list q={SEARCH_TERM}, org of {size:,}"
             report.rows.append(Row(label, measured[size], floor, self.targets.get("search")))
         report.notes.append(
@@ -256,6 +284,48 @@ class Run:
             )
         )
 
+    def _bulk_import(
+        self, service: Server, fixtures: Fixtures, floor: wrk.Measurement, report: BackendReport
+    ) -> None:
+        """Each search term before and after newer customers that hold none of them, as a
+        bulk import leaves behind; and a term no name holds against a sparse one."""
+        before = self._searches(service, fixtures, floor, report, "")
+        count = self.options.imported
+        say(self.database.name, f"importing {count:,} newer customers that match no term")
+        now = datetime.now(UTC)
+        rows = CustomerFactory(3, now).rows(
+            [BIG_ORG] * (2 * count), self.database.stamp, BIG_ORG, Generated(keys=None),
+            history=now - self.end_of_history,
+        )  # fmt: skip
+        self.database.load(without_terms(rows, count, SEARCH_TERMS))
+        after = self._searches(service, fixtures, floor, report, f", {count:,} imported")
+        for term in COMMON_TERMS:
+            report.notes.append(
+                cost_note(f"q={term} after a bulk import of {count:,}", "before it",
+                          after[term], before[term], IMPORT_LIMIT)
+            )  # fmt: skip
+        report.notes.append(
+            cost_note(f"q={ABSENT_TERM} (in no name)", f"q={SPARSE_TERM} (1 name in 10,000)",
+                      after[ABSENT_TERM], after[SPARSE_TERM], ABSENT_LIMIT)
+        )  # fmt: skip
+
+    def _searches(
+        self,
+        service: Server,
+        fixtures: Fixtures,
+        floor: wrk.Measurement,
+        report: BackendReport,
+        label: str,
+    ) -> dict[str, wrk.Measurement]:
+        measured = {}
+        for term in SEARCH_TERMS:
+            scenario = search(term, label)
+            say(self.database.name, f"saturating: {scenario.label}")
+            measured[term] = saturate(scenario, service, fixtures, self.options.load)
+            target = self.targets.get("search_terms")
+            report.rows.append(Row(scenario.label, measured[term], floor, target))
+        return measured
+
     def _soak(
         self, service: Server, fixtures: Fixtures, floor: wrk.Measurement, report: BackendReport
     ) -> None:
@@ -266,7 +336,7 @@ class Run:
         load = replace(self.options.load, seconds=SOAK_SAMPLE_SECONDS, warmup_seconds=0)
         samples, rss = [], []
         for _ in range(minutes):
-            samples.append(wrk.run("mixed.lua", service.base_url, load, env))
+            samples.append(wrk.run("mixed.lua", service.base_url, load, env, service.cpu_seconds))
             rss.append(service.worker_rss_mb())
         report.rows.append(Row(f"mixed traffic, {minutes} min soak", combined(samples), floor))
         report.notes.append(soak_note(rss))
@@ -293,5 +363,7 @@ class Run:
         say(self.database.name, "saturating: get by id with the access log on")
         env = {"BENCH_TOKEN": fixtures.token, "BENCH_IDS": str(fixtures.ids_file)}
         with self._service("access.log", EXPENSICAT_LOG_LEVEL="INFO") as service:
-            measured = wrk.run("get.lua", service.base_url + API, self.options.load, env)
+            measured = wrk.run(
+                "get.lua", service.base_url + API, self.options.load, env, service.cpu_seconds
+            )
         report.rows.append(Row("get by id, access log on", measured, floor))

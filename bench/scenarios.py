@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from bench import wrk
 from bench.dataset import SEARCH_TERM
 from bench.fixtures import API, Fixtures
+from bench.servers import Server
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +22,15 @@ class Scenario:
     as_writer: bool = False
 
 
+def search(term: str, label: str = "") -> Scenario:
+    """The first page of a name search in the big organization."""
+    return Scenario("search", f"list q={term}{label}", "base.lua", f"{API}?q={term}")
+
+
 CHANGES = f"{API}/changes"
 GET = Scenario("get", "get by id", "get.lua", API)
 LIST = Scenario("list", "list first page", "base.lua", API)
-SEARCH = Scenario("search", f"list q={SEARCH_TERM}", "base.lua", f"{API}?q={SEARCH_TERM}")
+SEARCH = search(SEARCH_TERM)
 WALK = Scenario("walk", "walk (pages/s)", "walk.lua", f"{API}?limit=20")
 NAME_WALK = Scenario("walk", "walk sort=name (pages/s)", "walk.lua", f"{API}?limit=20&sort=name")
 CREATE = Scenario("create", "create", "create.lua", API, as_writer=True)
@@ -55,9 +61,11 @@ def feed_head(cursor: str) -> Scenario:
 
 
 def saturate(
-    scenario: Scenario, base_url: str, fixtures: Fixtures, load: wrk.Load
+    scenario: Scenario, server: Server, fixtures: Fixtures, load: wrk.Load
 ) -> wrk.Measurement:
-    """Run the scenario against the server at `base_url` with wrk."""
+    """Run the scenario against `server` with wrk, and the server's CPU time meanwhile."""
     token = fixtures.writer_token if scenario.as_writer else fixtures.token
     env = {"BENCH_TOKEN": token, "BENCH_IDS": str(fixtures.ids_file)}
-    return wrk.run(scenario.script, base_url + scenario.path, load, env)
+    return wrk.run(
+        scenario.script, server.base_url + scenario.path, load, env, cpu=server.cpu_seconds
+    )

@@ -75,6 +75,11 @@ class Server:
     def worker_rss_mb(self) -> list[float]:
         return [_rss_mb(pid) for pid in self.worker_pids()]
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server and its workers have used so far (user and system)."""
+        assert self._process is not None
+        return sum(_cpu_seconds(pid) for pid in (self._process.pid, *self.worker_pids()))
+
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
@@ -129,6 +134,12 @@ def service(
 def floor(workers: int, log: Path) -> Server:
     argv = [sys.executable, "-m", "bench.floor", "--workers", str(workers)]
     return Server("static floor", argv, {}, "/floor", log)
+
+
+def _cpu_seconds(pid: int) -> float:
+    # The fields after the command name, which may hold spaces: utime and stime are 14, 15.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mb(pid: int) -> float:

@@ -7,7 +7,8 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.databases import BenchError
@@ -41,10 +42,18 @@ class Measurement:
     errors: int
     timeouts: int
     walks: int = 0
+    # CPU seconds the server used while measured, when it was probed.
+    cpu_seconds: float | None = None
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        if self.cpu_seconds is None or not self.requests:
+            return None
+        return self.cpu_seconds * 1000 / self.requests
 
     @property
     def failed(self) -> bool:
@@ -52,13 +61,24 @@ class Measurement:
         return self.errors > 0 or self.requests <= self.timeouts
 
 
-def run(script: str, url: str, load: Load, env: dict[str, str]) -> Measurement:
-    """Warm up, then measure; `env` passes the token and inputs to the Lua script."""
+def run(
+    script: str,
+    url: str,
+    load: Load,
+    env: dict[str, str],
+    cpu: Callable[[], float] | None = None,
+) -> Measurement:
+    """Warm up, then measure; `env` passes the token and inputs to the Lua script. With
+    `cpu` (the server's CPU seconds so far), the measured phase's CPU time is kept."""
     if shutil.which("wrk") is None:
         raise BenchError("wrk is not installed (apt-get install wrk)")
     if load.warmup_seconds:
         _wrk(script, url, load.warmup_seconds, load, env)
-    return _wrk(script, url, load.seconds, load, env)
+    if cpu is None:
+        return _wrk(script, url, load.seconds, load, env)
+    before = cpu()
+    measured = _wrk(script, url, load.seconds, load, env)
+    return replace(measured, cpu_seconds=cpu() - before)
 
 
 def _wrk(script: str, url: str, seconds: int, load: Load, env: dict[str, str]) -> Measurement:

@@ -82,7 +82,7 @@ class Rounds:
             ) as service:
                 check(service.base_url, fixtures)
                 for scenario in SCENARIOS:
-                    measured = saturate(scenario, service.base_url, fixtures, bench.load)
+                    measured = saturate(scenario, service, fixtures, bench.load)
                     self.comparisons[scenario.key].rounds[checkout.role].append(measured)
                     failed = f", {measured.errors:,} errors" if measured.failed else ""
                     say(

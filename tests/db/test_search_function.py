@@ -1,10 +1,11 @@
-"""Search on PostgreSQL through search_customers (migrations 0005 and 0006), on a real server.
+"""Search on PostgreSQL through search_customers (migrations 0005, 0006 and 0012), on a real
+server.
 
 The statement that calls the function is prepared once per connection and soon runs a
 generic plan. The function walks the page order first, from a cached plan; a term too
-sparse to fill the page there must then be planned for its own value (the trigram index for
-a rare one), however often the statements ran before. Walking the pages with a cursor must
-find exactly the names that contain the term, newest first.
+sparse to fill the page there is then read month by month through the month-keyed trigram
+index, however often the statements ran before. Walking the pages with a cursor must find
+exactly the names that contain the term, newest first, wherever the months fall.
 """
 
 from __future__ import annotations
@@ -45,6 +46,22 @@ FROM (
     FROM generate_series(1, $5::int) AS n
 ) AS generated
 """
+# Customers over 44 months, the term in one of every 97, none among the newest 500 (as after
+# a bulk import of other names): a search reads month windows back through the years.
+SPREAD_ORG, SPREAD = "org-search-months", uuid.uuid4().hex[:8]
+SPREAD_SIZE, IMPORTED = 4000, 500
+SPREAD_ROWS = sum(1 for n in range(97, SPREAD_SIZE - IMPORTED + 1, 97))
+SPREAD_SEED = """
+INSERT INTO customers (organization_id, id, name, name_search, created_at, updated_at)
+SELECT $1, gen_random_uuid(), name, lower(name), created_at, created_at
+FROM (
+    SELECT CASE WHEN n > $3::int - $4::int THEN 'Imported No ' || n
+                WHEN n % 97 = 0 THEN 'Spread ' || $2 || ' No ' || n
+                ELSE 'Other No ' || n END AS name,
+           timestamptz '2022-01-01 00:00:00Z' + n * interval '8 hours' AS created_at
+    FROM generate_series(1, $3::int) AS n
+) AS generated
+"""
 EXPECTED = """
 SELECT id::text FROM customers WHERE organization_id = $1 AND strpos(name_search, $2) > 0
 ORDER BY created_at DESC, id DESC
@@ -71,6 +88,8 @@ def seeded(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFac
         try:
             for org, size in ((ORG, SIZE), (OTHER_ORG, SIZE)):
                 await connection.execute(SEED, org, COMMON, RARE, list(RARE_ROWS), size)
+            for org in (SPREAD_ORG, OTHER_ORG):
+                await connection.execute(SPREAD_SEED, org, SPREAD, SPREAD_SIZE, IMPORTED)
             await connection.execute("ANALYZE customers")
         finally:
             await connection.close()
@@ -105,7 +124,7 @@ async def search_plans(url: str, searches: list[tuple[str, Position | None]]) ->
             await asyncio.sleep(0.05)  # notices reach the listener through the event loop
             plans.append(SearchPlans(
                 walk="".join(report for report in reports if "SELECT recent.id" in report),
-                planned="".join(report for report in reports if "SELECT id FROM" in report),
+                planned="".join(report for report in reports if "candidates" in report),
             ))  # fmt: skip
             reports.clear()
         generic_runs = await connection.fetchval(
@@ -117,13 +136,13 @@ async def search_plans(url: str, searches: list[tuple[str, Position | None]]) ->
     return plans
 
 
-async def walk(settings: Settings, term: str, limit: int) -> list[Customer]:
+async def walk(settings: Settings, term: str, limit: int, org: str = ORG) -> list[Customer]:
     store = await PostgresStore.connect(settings.database)
     try:
         customers: list[Customer] = []
         after = None
         while True:
-            page = await store.list_page(ORG, limit, after, term)
+            page = await store.list_page(org, limit, after, term)
             customers += page
             if len(page) < limit:
                 return customers
@@ -132,10 +151,10 @@ async def walk(settings: Settings, term: str, limit: int) -> list[Customer]:
         await store.close()
 
 
-async def expected_ids(url: str, term: str) -> list[str]:
+async def expected_ids(url: str, term: str, org: str = ORG) -> list[str]:
     connection = await asyncpg.connect(url)
     try:
-        return [row[0] for row in await connection.fetch(EXPECTED, ORG, term)]
+        return [row[0] for row in await connection.fetch(EXPECTED, org, term)]
     finally:
         await connection.close()
 
@@ -157,7 +176,7 @@ class TestSearchFunction:
             if term == COMMON:  # found within the walk: nothing else runs
                 assert plan.planned == "", plan
             else:
-                assert "customers_name_trigrams" in plan.planned, plan
+                assert "customers_search_keys" in plan.planned, plan
 
     @pytest.mark.parametrize(
         ("term", "limit", "count"),
@@ -175,6 +194,21 @@ class TestSearchFunction:
         assert all(term in customer["name"].lower() for customer in found)
         assert {customer["organization_id"] for customer in found} == {ORG}
         assert len(found) == count
+
+    @pytest.mark.parametrize("limit", [1, 7, 100])
+    def test_a_term_absent_from_the_newest_customers_is_found_month_by_month(
+        self, seeded: Settings, limit: int
+    ) -> None:
+        found = asyncio.run(walk(seeded, SPREAD, limit, SPREAD_ORG))
+
+        assert [customer["id"] for customer in found] == asyncio.run(
+            expected_ids(seeded.database.url, SPREAD, SPREAD_ORG)
+        )
+        assert {customer["organization_id"] for customer in found} == {SPREAD_ORG}
+        assert len(found) == SPREAD_ROWS
+
+    def test_a_term_no_name_contains_finds_nothing(self, seeded: Settings) -> None:
+        assert asyncio.run(walk(seeded, uuid.uuid4().hex[:8], 21, SPREAD_ORG)) == []
 
 
 class TestSearchMigration:
