@@ -31,10 +31,6 @@ down_revision = "0011"
 branch_labels = None
 depends_on = None
 
-# The walk first reads up to this many index entries per row of the page, as in 0006: a term
-# in at least one name in 150 fills its page there, in one cached plan. Fewer would send
-# common terms of small organizations to the months, which hold few of their names each.
-WALK_PER_ROW = 150
 # An average Gregorian month, in seconds.
 MONTH_SECONDS = 2629746
 
@@ -82,21 +78,8 @@ INDEX = (
     "USING gin (search_keys(organization_id, name_search, created_at))"
 )
 
-FUNCTION = """
-CREATE OR REPLACE FUNCTION search_customers(
-    organization_id text,
-    name_pattern text,
-    page_size integer,
-    after_created_at timestamptz DEFAULT NULL,
-    after_id uuid DEFAULT NULL,
-    archived text DEFAULT 'false'
-) RETURNS SETOF uuid
-LANGUAGE plpgsql STABLE ROWS 21
-SET search_path = pg_catalog, {schema}, pg_temp
-AS $function$
-#variable_conflict use_column
-DECLARE
-    found uuid[];
+# Migration 0007's function keeps its walk; after it, a sparse term is read month by month.
+DECLARED = """    found uuid[];
     trigrams text[];
     seed bigint;
     newest bigint;
@@ -104,19 +87,8 @@ DECLARE
     latest bigint;
     earliest bigint;
     span integer := 1;
-BEGIN
-    -- Two statements rather than one with "after_id IS NULL OR ...": a cached plan must
-    -- keep the cursor as an index bound, not a filter.
-    IF after_id IS NULL THEN
-        found := ARRAY({first_walk});
-    ELSE
-        found := ARRAY({next_walk});
-    END IF;
-    IF cardinality(found) = page_size THEN
-        RETURN QUERY SELECT unnest(found);
-        RETURN;
-    END IF;
-    trigrams := search_trigrams(name_pattern);
+"""
+SPARSE_TERM = """    trigrams := search_trigrams(name_pattern);
     IF cardinality(trigrams) = 0 THEN
         -- No piece to look up: planned for its value, walking on.
         RETURN QUERY EXECUTE
@@ -138,7 +110,7 @@ BEGIN
         newest := least(newest, search_month(after_created_at));
     END IF;
     seed := search_seed(organization_id, 0);
-    found := '{{}}';
+    found := '{}';
     latest := newest;
     WHILE latest >= oldest AND cardinality(found) < page_size LOOP
         earliest := greatest(latest - span + 1, oldest);
@@ -161,7 +133,8 @@ BEGIN
             SELECT id FROM candidates
             WHERE candidates.organization_id = search_customers.organization_id
                 AND name_search LIKE name_pattern
-                {archived}
+                AND (archived = 'any'
+                    OR (candidates.archived_at IS NULL) = (archived = 'false'))
                 AND (after_id IS NULL OR (created_at, id) < (after_created_at, after_id))
             ORDER BY created_at DESC, id DESC LIMIT page_size - cardinality(found));
         latest := earliest - 1;
@@ -171,8 +144,6 @@ BEGIN
 END
 $function$
 """
-
-ARCHIVED = "AND (archived = 'any' OR (archived_at IS NULL) = (archived = 'false'))"
 
 
 def upgrade() -> None:
@@ -186,15 +157,14 @@ def upgrade() -> None:
     op.execute(HELPERS.format(schema=schema, trgm_schema=trgm_schema, month_seconds=MONTH_SECONDS))
     op.execute(INDEX)
     op.execute("DROP INDEX customers_name_trigrams")
-    op.execute(_function(schema))
+    op.execute(_function(bind))
 
 
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    archive = _revision("0007_archive.py")
-    op.execute(archive._function(bind).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
+    op.execute(_archive_function(bind))
     op.execute(
         "CREATE INDEX customers_name_trigrams ON customers "
         "USING gin (organization_id, name_search gin_trgm_ops)"
@@ -209,19 +179,20 @@ def downgrade() -> None:
         op.execute(f"DROP FUNCTION {helper}")
 
 
-def _function(schema: str) -> str:
-    walks = _revision("0006_search_walks_first.py")
-    walk = walks.WALK.replace(
-        "WHERE organization_id = search_customers.organization_id{bound}",
-        f"WHERE organization_id = search_customers.organization_id{{bound}}\n"
-        f"                {ARCHIVED}",
-    )
-    return FUNCTION.format(
-        schema=schema,
-        first_walk=walk.format(bound="", per_row=WALK_PER_ROW),
-        next_walk=walk.format(bound=walks.AFTER, per_row=WALK_PER_ROW),
-        archived=ARCHIVED.replace("archived_at", "candidates.archived_at"),
-    )
+def _archive_function(bind: Connection) -> str:
+    """Migration 0007's function, written to replace the one in place."""
+    function: str = _revision("0007_archive.py")._function(bind)
+    return function.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+
+
+def _function(bind: Connection) -> str:
+    """Migration 0007's function: the same walk, then SPARSE_TERM in place of its tail."""
+    function = _archive_function(bind)
+    head, tail, _ = function.partition("    -- A sparse term:")
+    assert tail, "migration 0007's function changed"
+    declared = "    found uuid[];\n"
+    assert declared in head, "migration 0007's function changed"
+    return head.replace(declared, DECLARED, 1) + SPARSE_TERM
 
 
 def _revision(filename: str) -> ModuleType:
