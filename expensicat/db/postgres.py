@@ -17,6 +17,7 @@ import asyncpg
 from expensicat.config import DatabaseSettings
 from expensicat.customers.fields import Customer
 from expensicat.db.compiled import POSTGRES, Compiled
+from expensicat.db.connection_pool import ConnectionPool
 from expensicat.db.errors import unavailable
 from expensicat.db.filtered_pages import like_pattern
 from expensicat.db.postgres_pages import FIRST_PAGE, PAGE_AFTER, SEARCH
@@ -42,9 +43,12 @@ _UNAVAILABLE = (
     asyncpg.InternalClientError,
 )
 
-# How long giving a connection back may wait for the server to confirm a cancelled statement.
-# A live server answers in milliseconds; a silent one costs this much, then the connection is
-# dropped and the pool opens a new one when the server is back.
+# Set on every connection that caches its statements: see PostgresDriver.connect.
+ONE_PLAN_FOR_ALL = "SET plan_cache_mode = force_generic_plan"
+
+# How long closing a connection whose statement failed may wait for the server to confirm
+# the statement's cancellation. A live server answers in milliseconds; a silent one costs this
+# much, then the connection is dropped and the pool opens a new one when the server is back.
 RELEASE_GRACE_SECONDS = 0.5
 
 
@@ -59,7 +63,7 @@ class PostgresDriver:
 
     dialect = POSTGRES
 
-    def __init__(self, pool: asyncpg.Pool, timeout: float) -> None:
+    def __init__(self, pool: ConnectionPool, timeout: float) -> None:
         self._pool = pool
         self._timeout = timeout
         self._waiting = 0  # requests waiting for a connection, for the metrics
@@ -67,29 +71,30 @@ class PostgresDriver:
     @classmethod
     async def connect(cls, database: DatabaseSettings) -> PostgresDriver:
         timeout = database.statement_timeout_ms / 1000
-        pool = asyncpg.create_pool(
-            database.url,
-            min_size=0,
-            max_size=database.pool_size,
-            # With caching off, statements stay unnamed, as PgBouncer's transaction mode needs.
-            statement_cache_size=100 if database.statement_cache else 0,
-            # Enforced by the client (it cancels the statement on the server), so the bound
-            # holds through PgBouncer too, which refuses unknown startup parameters.
-            command_timeout=timeout,
-            timeout=timeout,
-            server_settings={"application_name": "expensicat"},
-            # Sessions are never altered (no SET, LISTEN or advisory locks), so handing a
-            # connection back needs only the rollback asyncpg does anyway, not a reset query
-            # and a second round trip per request.
-            reset=_keep_session,
-        )
-        try:
-            await pool
-        except Exception as error:
-            if is_unavailable(error):
-                raise unavailable(error) from error
-            raise
-        return cls(pool, timeout)
+
+        async def connect() -> asyncpg.Connection:
+            connection = await asyncpg.connect(
+                database.url,
+                # With caching off, statements stay unnamed, as PgBouncer's transaction mode
+                # needs.
+                statement_cache_size=100 if database.statement_cache else 0,
+                # Enforced by the client (it cancels the statement on the server), so the
+                # bound holds through PgBouncer too, which refuses unknown startup parameters.
+                command_timeout=timeout,
+                timeout=timeout,
+                server_settings={"application_name": "expensicat"},
+            )
+            if database.statement_cache:
+                # Every statement's indexes lead with the organization, so one plan serves
+                # every organization; left to choose, the server planned a list page afresh
+                # on each call for the largest one (its cost model favours a LIMIT over many
+                # rows), which doubled the server's time per page, and so it did the search
+                # function's statements. Without the cache (PgBouncer in transaction mode)
+                # the session is shared, and nothing is set in it.
+                await connection.execute(ONE_PLAN_FOR_ALL)
+            return connection
+
+        return cls(ConnectionPool(connect, database.pool_size, RELEASE_GRACE_SECONDS), timeout)
 
     async def read(self, query: Compiled, values: Values) -> list[Row]:
         async with self._connection() as connection:
@@ -126,7 +131,7 @@ class PostgresDriver:
 
     def load(self) -> tuple[int, int]:
         """Connections in use, and requests waiting for one."""
-        return self._pool.get_size() - self._pool.get_idle_size(), self._waiting
+        return self._pool.size - self._pool.idle, self._waiting
 
     async def ping(self) -> None:
         async with self._connection() as connection:
@@ -150,6 +155,7 @@ class PostgresDriver:
         full pool or a silent server answers as unavailable in time, never hangs.
         """
         connection = None
+        failed = False
         try:
             async with asyncio.timeout(self._timeout):
                 self._waiting += 1
@@ -158,22 +164,17 @@ class PostgresDriver:
                 finally:
                     self._waiting -= 1
                 yield connection
-        except Exception as error:
-            if not is_unavailable(error):
-                raise
-            raise unavailable(error) from error
+        except BaseException as error:
+            # The server refused the statement (a constraint, say) and is ready for the
+            # next one; anything else (a timeout, a lost connection) leaves the connection
+            # in a state not worth reusing.
+            failed = not isinstance(error, asyncpg.PostgresError) or is_unavailable(error)
+            if isinstance(error, Exception) and is_unavailable(error):
+                raise unavailable(error) from error
+            raise
         finally:
             if connection is not None:
-                await self._release(connection)
-
-    async def _release(self, connection: asyncpg.Connection) -> None:
-        """Give the connection back. One that fails to reset is dropped by the pool, and
-        that does not undo a statement that has already completed."""
-        try:
-            await self._pool.release(connection, timeout=RELEASE_GRACE_SECONDS)
-        except Exception as error:
-            if not is_unavailable(error):
-                raise
+                self._pool.release(connection, failed)
 
 
 class PostgresStore(Store):
@@ -182,7 +183,3 @@ class PostgresStore(Store):
     @classmethod
     async def connect(cls, database: DatabaseSettings) -> PostgresStore:
         return cls(await PostgresDriver.connect(database))
-
-
-async def _keep_session(connection: asyncpg.Connection) -> None:
-    return None

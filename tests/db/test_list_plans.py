@@ -13,6 +13,7 @@ from expensicat.config import Settings
 from expensicat.customers.listing import SORTS
 from expensicat.db.compiled import POSTGRES, SQLITE
 from expensicat.db.filtered_pages import filtered_page
+from expensicat.db.postgres import ONE_PLAN_FOR_ALL
 
 NOW = "2026-11-28T07:32:27.000000Z"
 VALUES: dict[str, Any] = {
@@ -69,7 +70,11 @@ def plan_on_sqlite(settings: Settings, sort: str, filters: tuple[str, ...], afte
         return "\n".join(str(row[-1]) for row in rows)
 
 
-async def plan_on_postgres(url: str, sort: str, filters: tuple[str, ...], after: bool) -> str:
+async def plan_on_postgres(
+    url: str, sort: str, filters: tuple[str, ...], after: bool, generic: bool
+) -> str:
+    """The plan for these values, or with `generic`, the one plan the service's connections
+    use for every value (see db/postgres.py)."""
     column, descending = SORTS[sort]
     query = filtered_page(POSTGRES, column, descending, filters, after, False)
     values = {**VALUES, "after_value": "m" if column == "name_search" else NOW}
@@ -81,10 +86,22 @@ async def plan_on_postgres(url: str, sort: str, filters: tuple[str, ...], after:
         await connection.execute(
             "SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off"
         )
-        rows = await connection.fetch(f"EXPLAIN {query.sql}", *query.args(values))
+        if generic:
+            await connection.execute(ONE_PLAN_FOR_ALL)
+            await connection.execute(f"PREPARE shape AS {query.sql}")
+            arguments = ", ".join(_literal(value) for value in query.args(values))
+            rows = await connection.fetch(f"EXPLAIN EXECUTE shape({arguments})")
+        else:
+            rows = await connection.fetch(f"EXPLAIN {query.sql}", *query.args(values))
         return "\n".join(row[0] for row in rows)
     finally:
         await connection.close()
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 @pytest.mark.parametrize(("sort", "filters", "after", "index"), shapes())
@@ -92,12 +109,17 @@ def test_the_index_serves_the_filter_or_sort(
     migrated: Settings, sort: str, filters: tuple[str, ...], after: bool, index: str
 ) -> None:
     if migrated.database.is_sqlite:
-        plan = plan_on_sqlite(migrated, sort, filters, after)
+        plans = [plan_on_sqlite(migrated, sort, filters, after)]
     else:
-        plan = asyncio.run(plan_on_postgres(migrated.database.url, sort, filters, after))
+        url = migrated.database.url
+        plans = [
+            asyncio.run(plan_on_postgres(url, sort, filters, after, generic))
+            for generic in (False, True)
+        ]
 
-    assert index in plan, plan
-    assert "SCAN customers\n" not in plan + "\n"  # SQLite reads no whole table
-    assert "Seq Scan" not in plan
-    assert "TEMP B-TREE" not in plan  # nor sorts what it reads: the index is in order
-    assert "Sort" not in plan.replace("Sort Key", "")
+    for plan in plans:
+        assert index in plan, plan
+        assert "SCAN customers\n" not in plan + "\n"  # SQLite reads no whole table
+        assert "Seq Scan" not in plan
+        assert "TEMP B-TREE" not in plan  # nor sorts what it reads: the index is in order
+        assert "Sort" not in plan.replace("Sort Key", "")

@@ -1,0 +1,174 @@
+"""A pool of asyncpg connections for statements that leave no session state behind.
+
+asyncpg's own pool gives every connection back through a shielded task and a timed reset:
+per request, that cost about as much CPU as the statement itself (measured on a read by id,
+64 requests in flight: 128 against 85 µs). Our statements never SET, LISTEN, lock for the
+session or leave a transaction open, so a connection whose statement finished can go
+straight back; only one whose statement failed midway is closed, gracefully, in the
+background, which lets asyncpg finish cancelling that statement on the server first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+# An idle connection is closed after this long, so a quiet service holds no backends.
+IDLE_LIFETIME_SECONDS = 300.0
+# How often idle connections are looked over.
+SWEEP_SECONDS = 60.0
+
+
+class PoolClosed(asyncpg.InterfaceError):  # type: ignore[misc]
+    """Asked for a connection after the pool began to close."""
+
+
+Connect = Callable[[], Awaitable[asyncpg.Connection]]
+
+
+class ConnectionPool:
+    """At most `max_size` connections, opened when first needed, handed out most recently
+    used first, and to waiting requests in the order they came."""
+
+    def __init__(self, connect: Connect, max_size: int, close_timeout: float) -> None:
+        self._connect = connect
+        self._max_size = max_size
+        self._close_timeout = close_timeout
+        self._opening = 0
+        self._connections: set[asyncpg.Connection] = set()
+        # (connection, when it was given back): the newest on the right.
+        self._idle: deque[tuple[asyncpg.Connection, float]] = deque()
+        # A waiter gets a connection, or None: a place came free, try again.
+        self._waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
+        self._closing_ones: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    @property
+    def size(self) -> int:
+        """Connections open."""
+        return len(self._connections)
+
+    @property
+    def idle(self) -> int:
+        """Connections open and not in use."""
+        return len(self._idle)
+
+    async def acquire(self) -> asyncpg.Connection:
+        while True:
+            if self._closed:
+                raise PoolClosed("the connection pool is closed")
+            if self._idle:
+                return self._idle.pop()[0]
+            if len(self._connections) + self._opening < self._max_size:
+                return await self._open()
+            connection = await self._wait()
+            if connection is not None:
+                return connection
+
+    def release(self, connection: asyncpg.Connection, failed: bool = False) -> None:
+        """Take back a connection. One whose statement `failed` midway is closed, as is one
+        that closed under us or is still in a transaction."""
+        if failed or self._closed or connection.is_closed() or connection.is_in_transaction():
+            self._close(connection)
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return
+        self._idle.append((connection, time.monotonic()))
+
+    async def close(self) -> None:
+        """Refuse new requests, wait for connections in use to come back, close them all."""
+        self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_exception(PoolClosed("the connection pool is closing"))
+        while self._idle:
+            self._close(self._idle.popleft()[0])
+        while self._connections or self._closing_ones:
+            await asyncio.sleep(0.01)
+
+    def terminate(self) -> None:
+        """Drop every connection at once, in use or not."""
+        self._closed = True
+        for connection in list(self._connections):
+            connection.terminate()
+        self._connections.clear()
+        self._idle.clear()
+
+    async def _open(self) -> asyncpg.Connection:
+        self._opening += 1
+        try:
+            connection = await self._connect()
+        except BaseException:
+            self._wake_one()
+            raise
+        finally:
+            self._opening -= 1
+        self._connections.add(connection)
+        if self._sweeper is None:
+            self._arm_sweeper()
+        return connection
+
+    async def _wait(self) -> asyncpg.Connection | None:
+        waiter: asyncio.Future[asyncpg.Connection | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except BaseException:
+            # Cancelled (the request's deadline) after a connection was handed over: give it
+            # to the next in line rather than lose it.
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                handed = waiter.result()
+                if handed is not None:
+                    self.release(handed)
+                else:
+                    self._wake_one()
+            elif waiter in self._waiters:
+                self._waiters.remove(waiter)
+            raise
+
+    def _wake_one(self) -> None:
+        """Tell the first waiter that a place came free."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _close(self, connection: asyncpg.Connection) -> None:
+        task = asyncio.get_running_loop().create_task(self._close_gracefully(connection))
+        self._closing_ones.add(task)
+        task.add_done_callback(self._closing_ones.discard)
+
+    async def _close_gracefully(self, connection: asyncpg.Connection) -> None:
+        try:
+            # Waits for a cancelled statement's cancellation to reach the server.
+            await connection.close(timeout=self._close_timeout)
+        except Exception:
+            connection.terminate()
+        finally:
+            self._connections.discard(connection)
+            self._wake_one()
+
+    def _arm_sweeper(self) -> None:
+        self._sweeper = asyncio.get_running_loop().call_later(SWEEP_SECONDS, self._sweep)
+
+    def _sweep(self) -> None:
+        """Close the connections idle for longer than their lifetime (the oldest are left)."""
+        too_old = time.monotonic() - IDLE_LIFETIME_SECONDS
+        while self._idle and self._idle[0][1] < too_old:
+            self._close(self._idle.popleft()[0])
+        self._sweeper = None
+        if self._connections and not self._closed:
+            self._arm_sweeper()

@@ -1,0 +1,135 @@
+"""The PostgreSQL connection pool: bounded, fair to waiters, and never loses a connection,
+on a real server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from expensicat.db.connection_pool import ConnectionPool, PoolClosed
+
+pytestmark = pytest.mark.anyio
+
+MAX_SIZE = 2
+
+
+@pytest.fixture
+async def pool(postgres_url: str) -> AsyncIterator[ConnectionPool]:
+    opened: list[asyncpg.Connection] = []
+
+    async def connect() -> asyncpg.Connection:
+        connection = await asyncpg.connect(postgres_url)
+        opened.append(connection)
+        return connection
+
+    pool = ConnectionPool(connect, MAX_SIZE, close_timeout=1)
+    yield pool
+    await pool.close()
+    assert all(connection.is_closed() for connection in opened)
+
+
+async def backend_pid(connection: asyncpg.Connection) -> int:
+    pid: int = await connection.fetchval("SELECT pg_backend_pid()")
+    return pid
+
+
+async def test_a_connection_given_back_is_the_next_one_handed_out(pool: ConnectionPool) -> None:
+    first = await pool.acquire()
+    pid = await backend_pid(first)
+    pool.release(first)
+
+    again = await pool.acquire()
+
+    assert await backend_pid(again) == pid
+    assert (pool.size, pool.idle) == (1, 0)
+    pool.release(again)
+
+
+async def test_no_more_than_max_size_are_opened_and_waiters_are_served_in_order(
+    pool: ConnectionPool,
+) -> None:
+    held = [await pool.acquire() for _ in range(MAX_SIZE)]
+    served: list[int] = []
+
+    async def wait(n: int) -> None:
+        connection = await pool.acquire()
+        served.append(n)
+        pool.release(connection)
+
+    waiting = [asyncio.create_task(wait(n)) for n in range(5)]
+    await asyncio.sleep(0.05)
+    assert served == []
+    assert pool.size == MAX_SIZE
+
+    for connection in held:
+        pool.release(connection)
+    await asyncio.gather(*waiting)
+
+    assert served == [0, 1, 2, 3, 4]
+    assert pool.size == MAX_SIZE
+
+
+async def test_a_waiter_cancelled_by_its_deadline_loses_no_connection(
+    pool: ConnectionPool,
+) -> None:
+    held = [await pool.acquire() for _ in range(MAX_SIZE)]
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await pool.acquire()
+    for connection in held:
+        pool.release(connection)
+
+    again = [await pool.acquire() for _ in range(MAX_SIZE)]
+
+    assert pool.size == MAX_SIZE
+    for connection in again:
+        pool.release(connection)
+
+
+async def test_a_connection_whose_statement_was_cancelled_is_closed_and_replaced(
+    pool: ConnectionPool,
+) -> None:
+    connection = await pool.acquire()
+    pid = await backend_pid(connection)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.1):
+            await connection.execute("SELECT pg_sleep(10)")
+    pool.release(connection, failed=True)
+
+    replacement = await pool.acquire()
+
+    assert await backend_pid(replacement) != pid
+    pool.release(replacement)
+    # The sleep was cancelled on the server, not left running behind a closed socket.
+    checker = await pool.acquire()
+    running = await checker.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active'", pid
+    )
+    pool.release(checker)
+    assert running == 0
+
+
+async def test_a_connection_left_in_a_transaction_is_not_reused(pool: ConnectionPool) -> None:
+    connection = await pool.acquire()
+    pid = await backend_pid(connection)
+    await connection.execute("BEGIN")
+    pool.release(connection)
+
+    again = await pool.acquire()
+
+    assert not again.is_in_transaction()
+    assert await backend_pid(again) != pid
+    pool.release(again)
+
+
+async def test_a_closed_pool_refuses_new_requests(pool: ConnectionPool) -> None:
+    connection = await pool.acquire()
+    pool.release(connection)
+    await pool.close()
+
+    with pytest.raises(PoolClosed):
+        await pool.acquire()
+    assert pool.size == 0
