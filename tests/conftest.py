@@ -67,6 +67,13 @@ def make_settings(database_url: str, data_dir: Path, **overrides: str) -> Settin
     return Settings.from_env(env)
 
 
+def statement_cache(settings: Settings) -> str:
+    """The backend's statement cache setting, as an override for `make_settings`: an app
+    built on the same database URL must keep it (off behind PgBouncer's transaction mode,
+    which has no named statements)."""
+    return str(settings.database.statement_cache).lower()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend_settings(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

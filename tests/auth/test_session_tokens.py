@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from expensicat.config import Settings
-from tests.conftest import Api, make_settings
+from tests.conftest import Api, make_settings, statement_cache
 from tests.support.apps import serving, signed_in
 from tests.support.contract import CUSTOMERS, assert_error, assert_unauthorized, customer_url
 from tests.support.forgery import hmac_signed, unsigned
@@ -186,6 +186,7 @@ def strict_client(
     settings = make_settings(
         backend_settings.database.url,
         tmp_path_factory.mktemp("strict"),
+        db_statement_cache=statement_cache(backend_settings),
         session_issuer=SESSION_ISSUER,
         session_audience=SESSION_AUDIENCE,
     )

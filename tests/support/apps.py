@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from expensicat.api.app import create_app
 from expensicat.config import Settings
-from tests.conftest import Api, make_settings
+from tests.conftest import Api, make_settings, statement_cache
 from tests.support.jwks import AUDIENCE, ISSUER
 from tests.support.tokens import bearer
 
@@ -34,6 +34,7 @@ def oauth2_settings(backend: Settings, data_dir: Path, jwks_url: str) -> Setting
     return make_settings(
         backend.database.url,
         data_dir,
+        db_statement_cache=statement_cache(backend),
         oauth2_jwks_url=jwks_url,
         oauth2_issuer=ISSUER,
         oauth2_audience=AUDIENCE,
