@@ -165,11 +165,12 @@ class PostgresDriver:
                     self._waiting -= 1
                 yield connection
         except BaseException as error:
+            lost = is_unavailable(error)
             # The server refused the statement (a constraint, say) and is ready for the
             # next one; anything else (a timeout, a lost connection) leaves the connection
             # in a state not worth reusing.
-            failed = not isinstance(error, asyncpg.PostgresError) or is_unavailable(error)
-            if isinstance(error, Exception) and is_unavailable(error):
+            failed = lost or not isinstance(error, asyncpg.PostgresError)
+            if lost:
                 raise unavailable(error) from error
             raise
         finally:
