@@ -1,6 +1,7 @@
 """Webhook delivery under load: how many events a second the server's own worker delivers to
-a receiver that answers at once, how long an event takes from its commit to the receiver at
-a steady rate of writes, and what a subscribed endpoint costs the creates.
+a receiver that answers at once (while creates saturate the server, and then a backlog with
+nothing else running), how long an event takes from its commit to the receiver at a steady
+rate of writes, and what a subscribed endpoint costs the creates.
 
 The receiver is a bare asyncio HTTP server in a process of its own, on 127.0.0.1, so that
 it is never the bottleneck nor competes with this process for its interpreter.
@@ -62,17 +63,31 @@ class Receiver:
         return found
 
 
-def register(base_url: str, token: str, url: str) -> None:
+def register(base_url: str, token: str, url: str) -> str:
+    """A new endpoint for every created customer; its id."""
     headers = {"Authorization": f"Bearer {token}"}
     body = {"url": url, "events": ["customer.created"]}
     response = httpx.post(f"{base_url}{ENDPOINTS}", json=body, headers=headers, timeout=10)
     if response.status_code != 201:
         raise BenchError(f"registering a webhook endpoint answered {response.text[:300]}")
+    endpoint_id: str = response.json()["data"]["id"]
+    return endpoint_id
 
 
-def drain_rate(receiver: Receiver, deadline_seconds: float = 300) -> float:
+def redeliver(base_url: str, token: str, endpoint_id: str, since: str) -> int:
+    """Queue again every event the endpoint was sent since `since`; how many."""
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{base_url}{ENDPOINTS}/{endpoint_id}/redeliver"
+    response = httpx.post(url, json={"since": since}, headers=headers, timeout=60)
+    if response.status_code != 202:
+        raise BenchError(f"redelivering webhook events answered {response.text[:300]}")
+    queued: int = response.json()["data"]["queued"]
+    return queued
+
+
+def drain_rate(receiver: Receiver, deadline_seconds: float = 300) -> tuple[float, int]:
     """Deliveries per second from the first to the last, once the backlog has drained (a
-    whole second without one)."""
+    whole second without one), and how many there were."""
     arrivals: list[Arrival] = []
     deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline:
@@ -82,9 +97,9 @@ def drain_rate(receiver: Receiver, deadline_seconds: float = 300) -> float:
             break
         arrivals += more
     if len(arrivals) < 2:
-        return 0.0
+        return 0.0, len(arrivals)
     span = arrivals[-1].at - arrivals[0].at
-    return (len(arrivals) - 1) / span if span > 0 else math.inf
+    return (len(arrivals) - 1) / span if span > 0 else math.inf, len(arrivals)
 
 
 def steady_latency(base_url: str, token: str, receiver: Receiver) -> Measurement:
