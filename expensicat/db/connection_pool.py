@@ -70,10 +70,10 @@ class ConnectionPool:
             if connection is not None:
                 return connection
 
-    def release(self, connection: asyncpg.Connection, failed: bool = False) -> None:
-        """Take back a connection. One whose statement `failed` midway is closed, as is one
-        that closed under us or is still in a transaction."""
-        if failed or self._closed or connection.is_closed() or connection.is_in_transaction():
+    def release(self, connection: asyncpg.Connection) -> None:
+        """Take back a connection. One that closed under us or is still in a transaction is
+        closed."""
+        if self._closed or connection.is_closed() or connection.is_in_transaction():
             self._close(connection)
             return
         while self._waiters:
@@ -82,6 +82,13 @@ class ConnectionPool:
                 waiter.set_result(connection)
                 return
         self._idle.append((connection, time.monotonic()))
+
+    async def discard(self, connection: asyncpg.Connection) -> None:
+        """Close a connection whose statement failed midway (a timeout, a lost connection),
+        returning once the server has acknowledged the statement's cancellation or the grace
+        ran out: a write that was answered as failed must not apply afterwards."""
+        # Shielded: a caller cancelled meanwhile leaves the closing to finish on its own.
+        await asyncio.shield(self._close(connection))
 
     async def close(self) -> None:
         """Refuse new requests, wait for connections in use to come back, close them all."""
@@ -146,10 +153,11 @@ class ConnectionPool:
                 waiter.set_result(None)
                 return
 
-    def _close(self, connection: asyncpg.Connection) -> None:
+    def _close(self, connection: asyncpg.Connection) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(self._close_gracefully(connection))
         self._closing_ones.add(task)
         task.add_done_callback(self._closing_ones.discard)
+        return task
 
     async def _close_gracefully(self, connection: asyncpg.Connection) -> None:
         try:

@@ -174,8 +174,10 @@ class PostgresDriver:
                 raise unavailable(error) from error
             raise
         finally:
-            if connection is not None:
-                self._pool.release(connection, failed)
+            if connection is not None and failed:
+                await self._pool.discard(connection)
+            elif connection is not None:
+                self._pool.release(connection)
 
 
 class PostgresStore(Store):

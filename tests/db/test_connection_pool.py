@@ -89,27 +89,35 @@ async def test_a_waiter_cancelled_by_its_deadline_loses_no_connection(
         pool.release(connection)
 
 
-async def test_a_connection_whose_statement_was_cancelled_is_closed_and_replaced(
-    pool: ConnectionPool,
+async def test_a_write_cancelled_by_its_deadline_never_applies_once_discarded(
+    pool: ConnectionPool, postgres_url: str
 ) -> None:
+    setup = await asyncpg.connect(postgres_url)
+    await setup.execute(
+        "DROP TABLE IF EXISTS pool_probe; CREATE TABLE pool_probe (id int PRIMARY KEY, v text);"
+        "INSERT INTO pool_probe VALUES (1, 'before')"
+    )
+    locker = await asyncpg.connect(postgres_url)
+    await locker.execute("BEGIN; SELECT * FROM pool_probe WHERE id = 1 FOR UPDATE")
     connection = await pool.acquire()
     pid = await backend_pid(connection)
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.1):
-            await connection.execute("SELECT pg_sleep(10)")
-    pool.release(connection, failed=True)
+            await connection.execute("UPDATE pool_probe SET v = 'after' WHERE id = 1")
 
+    await pool.discard(connection)
+    # The lock goes at once: the update was stopped on the server before discard returned,
+    # not left waiting behind a closed socket to apply now.
+    await locker.execute("ROLLBACK")
+
+    await asyncio.sleep(0.2)
+    assert await setup.fetchval("SELECT v FROM pool_probe WHERE id = 1") == "before"
+    assert connection.is_closed()
     replacement = await pool.acquire()
-
     assert await backend_pid(replacement) != pid
     pool.release(replacement)
-    # The sleep was cancelled on the server, not left running behind a closed socket.
-    checker = await pool.acquire()
-    running = await checker.fetchval(
-        "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active'", pid
-    )
-    pool.release(checker)
-    assert running == 0
+    await setup.execute("DROP TABLE pool_probe")
+    await asyncio.gather(setup.close(), locker.close())
 
 
 async def test_a_connection_left_in_a_transaction_is_not_reused(pool: ConnectionPool) -> None:
