@@ -74,7 +74,7 @@ def common_parser(prog: str, description: str, quick: str) -> argparse.ArgumentP
     parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument("--backend", choices=["postgres", "sqlite", "both"], default="both")
     parser.add_argument("--customers", type=int, help="default 1,000,000 (quick: 20,000)")
-    parser.add_argument("--duration", type=int, help="seconds per scenario (default 10, quick 2)")
+    parser.add_argument("--duration", type=int, help="seconds per scenario (default 10, quick 1)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
     return parser
@@ -87,7 +87,7 @@ def options_from(
     customers = args.customers or (20_000 if args.quick else 1_000_000)
     # One organization holds a tenth of everyone (a quarter in quick mode, to stay sizeable).
     big_org = customers // (4 if args.quick else 10)
-    seconds = args.duration or (2 if args.quick else 10)
+    seconds = args.duration or (1 if args.quick else 10)
     if customers < 1000 or args.connections < WRK_THREADS or seconds < 1 or args.workers < 1:
         parser.error("need at least 1,000 customers, 1 connection, 1 second and 1 worker")
     options = Options(

@@ -216,7 +216,9 @@ class Run:
                 f"{verdict(-rate, -WEBHOOK_RATE_TARGET)})"
             )
             say(self.database.name, f"webhooks: creates at {webhooks.STEADY_RATE}/s")
-            steady = webhooks.steady_latency(service.base_url, fixtures.writer_token, receiver)
+            steady = webhooks.steady_latency(
+                service.base_url, fixtures.writer_token, receiver, self.options.steady.seconds
+            )
             label = f"webhook commit to delivery @{webhooks.STEADY_RATE}/s"
             report.rows.append(Row(label, steady, floor, self.targets.get("webhook_latency")))
 

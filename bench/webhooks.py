@@ -26,7 +26,6 @@ from bench.wrk import Measurement
 
 ENDPOINTS = "/api/v1/webhook_endpoints"
 STEADY_RATE = 200
-STEADY_SECONDS = 10
 ANSWER = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"
 
 
@@ -102,11 +101,11 @@ def drain_rate(receiver: Receiver, deadline_seconds: float = 300) -> tuple[float
     return (len(arrivals) - 1) / span if span > 0 else math.inf, len(arrivals)
 
 
-def steady_latency(base_url: str, token: str, receiver: Receiver) -> Measurement:
-    """Creates at STEADY_RATE a second for STEADY_SECONDS; each event's time from its
-    commit (its timestamp) to its arrival at the receiver."""
+def steady_latency(base_url: str, token: str, receiver: Receiver, seconds: int) -> Measurement:
+    """Creates at STEADY_RATE a second for `seconds`; each event's time from its commit (its
+    timestamp) to its arrival at the receiver."""
     receiver.arrivals()
-    sent = asyncio.run(_create_steadily(base_url, token))
+    sent = asyncio.run(_create_steadily(base_url, token, seconds))
     arrivals: list[Arrival] = []
     deadline = time.monotonic() + 30
     while len(arrivals) < sent and time.monotonic() < deadline:
@@ -116,7 +115,7 @@ def steady_latency(base_url: str, token: str, receiver: Receiver) -> Measurement
     delays += [math.inf] * (sent - len(delays))
     return Measurement(
         requests=len(arrivals),
-        seconds=STEADY_SECONDS,
+        seconds=seconds,
         p50_ms=delays[len(delays) // 2] * 1000,
         p99_ms=delays[min(len(delays) - 1, math.ceil(len(delays) * 0.99) - 1)] * 1000,
         errors=sent - len(arrivals),
@@ -124,13 +123,13 @@ def steady_latency(base_url: str, token: str, receiver: Receiver) -> Measurement
     )
 
 
-async def _create_steadily(base_url: str, token: str) -> int:
+async def _create_steadily(base_url: str, token: str, seconds: int) -> int:
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=32)
     async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits) as client:
         started = time.perf_counter()
         tasks = []
-        for n in range(STEADY_RATE * STEADY_SECONDS):
+        for n in range(STEADY_RATE * seconds):
             due = started + n / STEADY_RATE
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             tasks.append(asyncio.create_task(client.post(API, json={"name": f"Steady {n}"})))

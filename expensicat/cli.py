@@ -150,7 +150,7 @@ async def _run_worker(settings: Settings) -> None:
     except DatabaseUnavailable as error:
         raise click.ClickException(f"Cannot reach the database: {error}") from None
     sealer = Sealer(derive_key(session_secret(settings), "sealing"))
-    sender = Sender(settings.webhooks.networks)
+    sender = Sender(settings.webhooks.networks, settings.webhooks.timeout_seconds)
     dispatcher = Dispatcher(store.webhooks, sender, sealer, settings.webhooks.policy)
     try:
         await run_worker(

@@ -28,7 +28,7 @@ from expensicat.envvars import (
     setting,
 )
 from expensicat.webhooks.addresses import IPNetwork, networks
-from expensicat.webhooks.policy import DEFAULT_SCHEDULE, DeliveryPolicy
+from expensicat.webhooks.policy import DEFAULT_SCHEDULE, DEFAULT_TIMEOUT_SECONDS, DeliveryPolicy
 
 DEFAULT_DATA_DIR = Path("data")
 SECRET_FILE_NAME = "session-secret"
@@ -325,6 +325,11 @@ class WebhookSettings(Section):
     concurrency: Positive = setting(
         "WEBHOOK_CONCURRENCY", 10, "deliveries in flight at once to each endpoint"
     )  # fmt: skip
+    timeout_seconds: Positive = setting(
+        "WEBHOOK_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS,
+        "a delivery not answered within this long failed, and is retried; a worker that "
+        "dies while sending frees its deliveries after three times this",
+    )  # fmt: skip
 
     @property
     def networks(self) -> tuple[IPNetwork, ...]:
@@ -336,6 +341,7 @@ class WebhookSettings(Section):
             schedule=tuple(float(part) for part in self.retry_schedule.split(",")),
             disable_after=timedelta(seconds=self.disable_after_seconds),
             concurrency=self.concurrency,
+            timeout=self.timeout_seconds,
         )
 
 

@@ -27,8 +27,8 @@ from tests.support.tokens import bearer, session_token
 
 ORGANIZATIONS = 20
 CLIENTS_PER_ORGANIZATION = 4
-ACTIONS_PER_CLIENT = 40
-# A bound for a machine far slower than expected; on two cores the load takes ~15 s.
+ACTIONS_PER_CLIENT = 25
+# A bound for a machine far slower than expected; on two cores the load takes ~10 s.
 TIMEOUT_SECONDS = 180
 CUSTOMERS = "/api/v1/customers"
 

@@ -140,7 +140,7 @@ def create_app(settings: Settings) -> Starlette:
             cursors = CursorSigner(derive_key(secret, "cursor"))
             app.state.customers = CustomerService(store, cursors)
             app.state.changes = ChangeFeed(store, cursors, settings.changes.retention)
-            sender = Sender(settings.webhooks.networks)
+            sender = Sender(settings.webhooks.networks, settings.webhooks.timeout_seconds)
             started.push_async_callback(sender.close)
             app.state.webhooks = WebhookService(
                 store.webhooks, sealer, sender, cursors, settings.webhooks.allow_http

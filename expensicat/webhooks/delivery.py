@@ -16,8 +16,8 @@ import aiohttp
 from yarl import URL
 
 from expensicat.webhooks.addresses import IPAddress, IPNetwork, refusal
+from expensicat.webhooks.policy import DEFAULT_TIMEOUT_SECONDS
 
-TIMEOUT_SECONDS = 10.0
 MAX_ANSWER_BYTES = 64 * 1024
 USER_AGENT = "Expensicat-Webhooks/1"
 
@@ -48,7 +48,7 @@ class Sender:
     def __init__(
         self,
         allowed: Sequence[IPNetwork] = (),
-        timeout: float = TIMEOUT_SECONDS,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
         resolver: Resolver = resolve,
     ) -> None:
         self._allowed = tuple(allowed)

@@ -14,14 +14,14 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import uuid_utils
 
 from expensicat.background.jobs import stopped_within
 from expensicat.sealing import Sealer
 from expensicat.timestamps import timestamp, utc_now
-from expensicat.webhooks.delivery import TIMEOUT_SECONDS, Outcome, Sender
+from expensicat.webhooks.delivery import Outcome, Sender
 from expensicat.webhooks.messages import event_body, signing_secrets
 from expensicat.webhooks.policy import DeliveryPolicy
 from expensicat.webhooks.records import DELIVERED, FAILED, PENDING, Attempt
@@ -31,8 +31,6 @@ from expensicat.webhooks.store import Claimed, Destination, Finished, Finishing,
 log = logging.getLogger("expensicat.webhooks")
 QUEUE_BATCH = 500
 IDLE_SECONDS = 0.05
-# Longer than a delivery can take, so a live worker never loses its lease.
-LEASE = timedelta(seconds=TIMEOUT_SECONDS * 3)
 DISABLE_CHECK_SECONDS = 30.0
 
 
@@ -81,7 +79,7 @@ class Dispatcher:
             if not busy:
                 await self._idle(stop)
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=TIMEOUT_SECONDS + 1)
+            await asyncio.wait(self._tasks, timeout=self._policy.timeout + 1)
 
     async def _idle(self, stop: asyncio.Event) -> None:
         """Wait for a freed slot, for `stop`, or for the next poll, whichever comes first."""
@@ -108,7 +106,7 @@ class Dispatcher:
             free = self._policy.concurrency - self._in_flight[destination.id]
             if free <= 0:
                 continue
-            lease_until = timestamp(now + LEASE)
+            lease_until = timestamp(now + self._policy.lease)
             claimed = await self._store.claim(destination, free, timestamp(now), lease_until)
             for delivery in claimed:  # in the order the changes were made
                 self._start(destination, delivery, lease_until)

@@ -31,6 +31,8 @@ DELIVERY = {
     "webhook_allowed_networks": "127.0.0.1/32",
     "webhook_retry_schedule": "1,2,4",
     "webhook_disable_after_seconds": "10",  # past the last of the retries
+    # A hanging receiver is given up on after this.
+    "webhook_timeout_seconds": "2",
     # One at a time: sends start in order, and so arrive in order.
     "webhook_concurrency": "1",
 }

@@ -31,9 +31,11 @@ DELIVERY = {
     "webhook_allow_http": "true",
     "webhook_allowed_networks": "127.0.0.1/32",
     "webhook_retry_schedule": "1,1,1",
+    # A killed worker's deliveries go to the next after three times this.
+    "webhook_timeout_seconds": "2",
 }
-# Longer than a worker's lease on what it was sending when it died.
-RECOVERY_SECONDS = 90
+# Longer than a worker's lease on what it was sending when it died, on a loaded machine.
+RECOVERY_SECONDS = 60
 
 
 class Worker:
