@@ -36,7 +36,13 @@ class Outcome:
 
 
 async def resolve(host: str, port: int) -> list[IPAddress]:
-    """Every address the name has, as the system resolver gives them."""
+    """Every address the name has, as the system resolver gives them; an address in its
+    usual form is its own (a trip through the resolver's thread costs more than the rest
+    of a delivery's work)."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
     found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(ipaddress.ip_address(entry[4][0]) for entry in found))
 

@@ -9,7 +9,7 @@ import ipaddress
 import pytest
 
 from expensicat.webhooks.addresses import IPAddress, networks, refusal
-from expensicat.webhooks.delivery import Sender
+from expensicat.webhooks.delivery import Sender, resolve
 
 REFUSED = {
     "127.0.0.1": "loopback",
@@ -85,3 +85,18 @@ def test_a_name_that_resolves_to_a_refused_address_is_never_connected_to(
     assert status is None
     assert error is not None
     assert error.startswith("refused: hooks.example.test")
+
+
+@pytest.mark.parametrize(
+    ("host", "addresses"),
+    [
+        ("127.0.0.1", ["127.0.0.1"]),
+        ("::ffff:127.0.0.1", ["::ffff:7f00:1"]),  # kept as given, for the policy to judge
+        ("127.1", ["127.0.0.1"]),  # a shorthand the system resolver reads as this host
+        ("2130706433", ["127.0.0.1"]),  # and so is a plain number
+    ],
+)
+def test_an_address_is_its_own_and_a_shorthand_is_resolved(host: str, addresses: list[str]) -> None:
+    found = asyncio.run(resolve(host, 443))
+
+    assert [str(address) for address in found] == addresses
