@@ -14,6 +14,7 @@ from expensicat.customers.listing import SORTS
 from expensicat.db.compiled import POSTGRES, SQLITE
 from expensicat.db.filtered_pages import filtered_page
 from expensicat.db.postgres import ONE_PLAN_FOR_ALL
+from tests.support.postgres import sql_literals
 
 NOW = "2026-11-28T07:32:27.000000Z"
 VALUES: dict[str, Any] = {
@@ -89,19 +90,13 @@ async def plan_on_postgres(
         if generic:
             await connection.execute(ONE_PLAN_FOR_ALL)
             await connection.execute(f"PREPARE shape AS {query.sql}")
-            arguments = ", ".join(_literal(value) for value in query.args(values))
+            arguments = sql_literals(query.args(values))
             rows = await connection.fetch(f"EXPLAIN EXECUTE shape({arguments})")
         else:
             rows = await connection.fetch(f"EXPLAIN {query.sql}", *query.args(values))
         return "\n".join(row[0] for row in rows)
     finally:
         await connection.close()
-
-
-def _literal(value: object) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 @pytest.mark.parametrize(("sort", "filters", "after", "index"), shapes())

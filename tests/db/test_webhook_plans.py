@@ -16,6 +16,7 @@ from expensicat.config import Settings
 from expensicat.db.compiled import POSTGRES, SQLITE
 from expensicat.db.postgres import ONE_PLAN_FOR_ALL
 from expensicat.db.webhooks import webhook_queries_for
+from tests.support.postgres import sql_literals
 
 ORG = "org-claim-plans"
 ENDPOINT = str(uuid.UUID(int=7))
@@ -70,7 +71,7 @@ def _plan_on_sqlite(path: Path) -> str:
 
 async def _generic_plans_on_postgres(url: str) -> list[str]:
     query = webhook_queries_for(POSTGRES).claim.write
-    arguments = ", ".join(_literal(value) for value in query.args(VALUES))
+    arguments = sql_literals(query.args(VALUES))
     connection = await asyncpg.connect(url)
     try:
         await connection.execute(ONE_PLAN_FOR_ALL)
@@ -90,9 +91,3 @@ async def _generic_plans_on_postgres(url: str) -> list[str]:
         return plans
     finally:
         await connection.close()
-
-
-def _literal(value: object) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"

@@ -11,9 +11,19 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.support.processes import alive, children
+
+
+def sql_literals(values: Sequence[object]) -> str:
+    """Statement arguments written out for `EXECUTE name(...)`, which takes no parameters:
+    how a test asks for the generic plan of a prepared statement."""
+    return ", ".join(
+        str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
+        for value in values
+    )
 
 
 def find_bindir() -> Path | None:
