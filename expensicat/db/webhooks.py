@@ -231,9 +231,10 @@ def _claim(postgres: bool) -> ReturningUpdate[Any]:
     # whatever the statistics were when the one generic plan was made (db/postgres.py), the
     # update then reads those rows alone. Planned by key, it once joined the whole table,
     # and once read every delivery of the endpoint for the few it wanted.
-    chosen = select(literal_column("due.ctid") if postgres else due.c.change_id)
+    picked = literal_column("due.ctid") if postgres else due.c.change_id
     chosen = (
-        chosen.where(
+        select(picked)
+        .where(
             due.c.organization_id == param(deliveries.c.organization_id),
             due.c.endpoint_id == param(deliveries.c.endpoint_id),
             due.c.status == PENDING,
