@@ -41,6 +41,10 @@ class Database(Protocol):
     def checkpoint(self) -> None:
         """Write out what earlier writes left pending, so that the next run does not pay."""
 
+    def analyze(self) -> None:
+        """Refresh the planner's statistics of every table, as the database's own upkeep
+        would have done by now on a service in use."""
+
     def close(self) -> None:
         """Stop the database and remove its files."""
 
@@ -79,12 +83,15 @@ class PostgresDatabase:
             await connection.close()
 
     def checkpoint(self) -> None:
-        asyncio.run(self._checkpoint())
+        asyncio.run(self._execute("CHECKPOINT"))
 
-    async def _checkpoint(self) -> None:
+    def analyze(self) -> None:
+        asyncio.run(self._execute("ANALYZE"))
+
+    async def _execute(self, statement: str) -> None:
         connection = await asyncpg.connect(self.url)
         try:
-            await connection.execute("CHECKPOINT")
+            await connection.execute(statement)
         finally:
             await connection.close()
 
@@ -130,9 +137,17 @@ class SqliteDatabase:
             db.close()
 
     def checkpoint(self) -> None:
+        self._execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def analyze(self) -> None:
+        # Sampled, as SQLite's own PRAGMA optimize does, rather than every row of every index.
+        self._execute("PRAGMA analysis_limit = 1000", "ANALYZE")
+
+    def _execute(self, *statements: str) -> None:
         db = sqlite3.connect(self._path, isolation_level=None)
         try:
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            for statement in statements:
+                db.execute(statement)
         finally:
             db.close()
 
