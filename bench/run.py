@@ -237,9 +237,10 @@ class Run:
         self, service: Server, fixtures: Fixtures, receiver: webhooks.Receiver
     ) -> None:
         """Creates for a few seconds, their events delivered, then fresh statistics: the
-        delivery log as a service in use has it. The first statements on a table that was
-        empty are planned for an empty table, until the database's own upkeep analyzes it
-        (within a minute or so): measured then, creates would pay for a transient."""
+        delivery log as a service in use has it. A statement first prepared while the log
+        was empty keeps a plan made for an empty table until the database's own upkeep
+        analyzes the log (within a minute or so); measured before that, creates would pay
+        for a transient."""
         say(self.database.name, "webhooks: warming the delivery log up")
         warm_up = replace(self.options.load, seconds=self.options.load.warmup_seconds)
         saturate(CREATE, service, fixtures, warm_up)
