@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 from alembic import command
 from alembic.config import Config
@@ -10,6 +12,18 @@ from alembic.config import Config
 from expensicat.config import DatabaseSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def revision_module(file_name: str) -> ModuleType:
+    """A migration's module, loaded from its file (their names are no Python names), for a
+    later migration that builds on what it wrote."""
+    path = MIGRATIONS / "versions" / file_name
+    spec = importlib.util.spec_from_file_location(f"revision_{path.stem}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def sqlalchemy_url(database_url: str) -> str:

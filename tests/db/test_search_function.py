@@ -1,5 +1,5 @@
-"""Search on PostgreSQL through search_customers (migrations 0005, 0006 and 0012), on a real
-server.
+"""Search on PostgreSQL through search_customers (migrations 0005, 0006, 0012 and 0013), on a
+real server.
 
 The statement that calls the function is prepared once per connection and soon runs a
 generic plan. The function walks the page order first, from a cached plan; a term too
@@ -212,14 +212,47 @@ class TestSearchFunction:
         assert asyncio.run(walk(seeded, uuid.uuid4().hex[:8], 21, SPREAD_ORG)) == []
 
 
+def alembic_config(settings: Settings) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(settings.database.url))
+    return config
+
+
+async def seed_spread(url: str, org: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(SPREAD_SEED, org, SPREAD, SPREAD_SIZE, IMPORTED)
+        await connection.execute("ANALYZE customers")
+    finally:
+        await connection.close()
+
+
 class TestSearchMigration:
+    def test_names_indexed_before_the_keys_were_rewritten_are_found_with_those_after(
+        self, postgres_server: PostgresServer, tmp_path: Path
+    ) -> None:
+        """Migration 0013 rewrites the function the index's keys come from, not the index:
+        keys stored by the old function and by the new one must both match a search."""
+        postgres_server.create_database("expensicat_rekeyed")
+        settings = make_settings(postgres_server.url("expensicat_rekeyed"), tmp_path)
+        upgrade(settings.database, "0012")
+        asyncio.run(seed_spread(settings.database.url, SPREAD_ORG))
+        upgrade(settings.database)
+        asyncio.run(seed_spread(settings.database.url, OTHER_ORG))
+
+        for org in (SPREAD_ORG, OTHER_ORG):
+            # Pages of 2: the first walk gives up short of the term, and the keys find it.
+            found = asyncio.run(walk(settings, SPREAD, 2, org))
+            expected = asyncio.run(expected_ids(settings.database.url, SPREAD, org))
+            assert [customer["id"] for customer in found] == expected
+            assert len(found) == SPREAD_ROWS
+
     def test_downgrading_removes_the_function_and_upgrading_brings_it_back(
         self, postgres_server: PostgresServer, tmp_path: Path
     ) -> None:
         settings = migrated_database(postgres_server, "expensicat_downgrade", tmp_path)
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.set_main_option("sqlalchemy.url", sqlalchemy_url(settings.database.url))
+        config = alembic_config(settings)
 
         async def functions() -> int:
             connection = await asyncpg.connect(settings.database.url)

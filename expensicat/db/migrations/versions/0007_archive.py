@@ -12,13 +12,11 @@ function takes which customers to consider ('false': active ones, 'true': archiv
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.engine import Connection
+
+from expensicat.db.migrate import revision_module
 
 revision = "0007"
 down_revision = "0006"
@@ -52,7 +50,7 @@ def upgrade() -> None:
 
 def _function(bind: Connection) -> str:
     """Migration 0006's function, with the archived condition in each of its queries."""
-    walks = _revision("0006_search_walks_first.py")
+    walks = revision_module("0006_search_walks_first.py")
     walk = _replaced(
         walks.WALK,
         "WHERE organization_id = search_customers.organization_id{bound}",
@@ -93,21 +91,11 @@ def _replaced(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
-def _revision(file_name: str) -> ModuleType:
-    path = Path(__file__).with_name(file_name)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         op.execute("DROP FUNCTION search_customers(text, text, integer, timestamptz, uuid, text)")
-        walks = _revision("0006_search_walks_first.py")
+        walks = revision_module("0006_search_walks_first.py")
         op.execute(
             walks.FUNCTION.format(
                 schema=walks._schema(bind),

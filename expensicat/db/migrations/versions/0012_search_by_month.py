@@ -19,12 +19,10 @@ and the LIKE filter drop. Terms without a three-letter piece are walked as befor
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-
 from alembic import op
 from sqlalchemy.engine import Connection
+
+from expensicat.db.migrate import revision_module
 
 revision = "0012"
 down_revision = "0011"
@@ -181,7 +179,7 @@ def downgrade() -> None:
 
 def _archive_function(bind: Connection) -> str:
     """Migration 0007's function, written to replace the one in place."""
-    function: str = _revision("0007_archive.py")._function(bind)
+    function: str = revision_module("0007_archive.py")._function(bind)
     return function.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 
 
@@ -193,16 +191,6 @@ def _function(bind: Connection) -> str:
     declared = "    found uuid[];\n"
     assert declared in head, "migration 0007's function changed"
     return head.replace(declared, DECLARED, 1) + SPARSE_TERM
-
-
-def _revision(filename: str) -> ModuleType:
-    path = Path(__file__).with_name(filename)
-    spec = importlib.util.spec_from_file_location(f"revision_{path.stem}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _schema(bind: Connection) -> str:
