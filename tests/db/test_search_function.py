@@ -212,13 +212,6 @@ class TestSearchFunction:
         assert asyncio.run(walk(seeded, uuid.uuid4().hex[:8], 21, SPREAD_ORG)) == []
 
 
-def alembic_config(settings: Settings) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", sqlalchemy_url(settings.database.url))
-    return config
-
-
 async def seed_spread(url: str, org: str) -> None:
     connection = await asyncpg.connect(url)
     try:
@@ -252,7 +245,9 @@ class TestSearchMigration:
         self, postgres_server: PostgresServer, tmp_path: Path
     ) -> None:
         settings = migrated_database(postgres_server, "expensicat_downgrade", tmp_path)
-        config = alembic_config(settings)
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.set_main_option("sqlalchemy.url", sqlalchemy_url(settings.database.url))
 
         async def functions() -> int:
             connection = await asyncpg.connect(settings.database.url)

@@ -148,11 +148,11 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    schema = _schema(bind)
-    trgm_schema = bind.exec_driver_sql(
-        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
-    ).scalar_one()
-    op.execute(HELPERS.format(schema=schema, trgm_schema=trgm_schema, month_seconds=MONTH_SECONDS))
+    op.execute(
+        HELPERS.format(
+            schema=_schema(bind), trgm_schema=_trgm_schema(bind), month_seconds=MONTH_SECONDS
+        )
+    )
     op.execute(INDEX)
     op.execute("DROP INDEX customers_name_trigrams")
     op.execute(_function(bind))
@@ -197,5 +197,13 @@ def _schema(bind: Connection) -> str:
     """The schema the customers table is in, for the functions' fixed search path."""
     schema: str = bind.exec_driver_sql(
         "SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = 'customers'::regclass"
+    ).scalar_one()
+    return schema
+
+
+def _trgm_schema(bind: Connection) -> str:
+    """The schema pg_trgm is in, to name its functions by."""
+    schema: str = bind.exec_driver_sql(
+        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
     ).scalar_one()
     return schema

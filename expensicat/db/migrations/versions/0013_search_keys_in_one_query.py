@@ -14,7 +14,6 @@ the old function stays as it is.
 from __future__ import annotations
 
 from alembic import op
-from sqlalchemy.engine import Connection
 
 from expensicat.db.migrate import revision_module
 
@@ -50,7 +49,10 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    op.execute(SEARCH_KEYS.format(schema=_schema(bind), trgm_schema=_trgm_schema(bind)))
+    previous = revision_module("0012_search_by_month.py")
+    op.execute(
+        SEARCH_KEYS.format(schema=previous._schema(bind), trgm_schema=previous._trgm_schema(bind))
+    )
 
 
 def downgrade() -> None:
@@ -59,22 +61,10 @@ def downgrade() -> None:
         return
     previous = revision_module("0012_search_by_month.py")
     helpers = previous.HELPERS.format(
-        schema=_schema(bind),
-        trgm_schema=_trgm_schema(bind),
+        schema=previous._schema(bind),
+        trgm_schema=previous._trgm_schema(bind),
         month_seconds=previous.MONTH_SECONDS,
     )
     _, keys, function = helpers.partition("CREATE FUNCTION search_keys")
     assert keys, "migration 0012's helpers changed"
     op.execute("CREATE OR REPLACE FUNCTION search_keys" + function)
-
-
-def _schema(bind: Connection) -> str:
-    schema: str = revision_module("0012_search_by_month.py")._schema(bind)
-    return schema
-
-
-def _trgm_schema(bind: Connection) -> str:
-    schema: str = bind.exec_driver_sql(
-        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
-    ).scalar_one()
-    return schema
