@@ -22,13 +22,7 @@ from expensicat.customers.fields import Customer
 from expensicat.db.compiled import SQLITE, Compiled
 from expensicat.db.errors import DatabaseUnavailable, unavailable
 from expensicat.db.sqlite_connections import ThreadConnections
-from expensicat.db.sqlite_search import (
-    FEW_MATCHES,
-    RARE_MATCHES,
-    RarityCache,
-    few_names,
-    read_page,
-)
+from expensicat.db.sqlite_search import read_page
 from expensicat.db.store import PageRequest, Row, Store, Values
 from expensicat.db.unit_of_work import Plan, run_in_transaction
 
@@ -64,11 +58,9 @@ class SqliteDriver:
         timeout: float = 5.0,
         threads: int = 4,
         inline_steps: int = INLINE_STEPS,
-        rarity: RarityCache | None = None,
     ) -> None:
         self._timeout = timeout
         self._inline_checks = max(inline_steps // _STEPS_PER_CHECK, 1)
-        self._rarity = rarity or RarityCache()
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sqlite")
         # SQLite takes one writer at a time: a process's writes queue here, in order, rather
         # than in SQLite's busy handler, whose growing sleeps make the slowest write wait long.
@@ -92,14 +84,7 @@ class SqliteDriver:
         await self._on_thread(run_each, writes=True)
 
     async def page(self, request: PageRequest) -> list[Customer]:
-        search = request.search
-        by_name = await self._is_rare(search)
-        return await self._read_small_first(
-            lambda db: read_page(db, request, by_name),
-            # A walk that outgrew the loop's budget met a term common elsewhere but sparse
-            # here: unless its names are too many to look up, that beats reading on.
-            slow=lambda db: read_page(db, request, by_name or few_names(db, search, FEW_MATCHES)),
-        )
+        return await self._read_small_first(lambda db: read_page(db, request))
 
     def load(self) -> tuple[int, int]:
         """Threads busy, and work queued for one."""
@@ -115,25 +100,13 @@ class SqliteDriver:
         self._executor.shutdown(wait=True)
         self._connections.close()
 
-    async def _is_rare(self, search: str) -> bool:
-        """Whether few names over all organizations contain the term, as lately found."""
-        rare = self._rarity.get(search)
-        if rare is None:
-            rare = await self._read_small_first(lambda db: few_names(db, search, RARE_MATCHES))
-            self._rarity.put(search, rare)
-        return rare
-
-    async def _read_small_first(
-        self,
-        work: Callable[[sqlite3.Connection], T],
-        slow: Callable[[sqlite3.Connection], T] | None = None,
-    ) -> T:
+    async def _read_small_first(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work` on the event loop's own connection if it fits the budget; otherwise
-        `slow` (by default `work` again) on a thread, within the statement timeout."""
+        again on a thread, within the statement timeout."""
         try:
             return self._read_on_loop(work)
         except _OverBudget:
-            return await self._on_thread(slow or work)
+            return await self._on_thread(work)
 
     def _read_on_loop(self, work: Callable[[sqlite3.Connection], T]) -> T:
         steps = _Budget(self._inline_checks)
@@ -225,7 +198,6 @@ class SqliteOptions(TypedDict, total=False):
     timeout: float
     threads: int
     inline_steps: int
-    rarity: RarityCache | None
 
 
 class SqliteStore(Store):

@@ -1,109 +1,151 @@
-"""How the SQLite store reads a page of customers, and which index a name search takes.
+"""How the SQLite store reads a page of customers, and how a name search finds its page.
 
-A search has two ways in. Walking the organization's customers in page order, through the
-index that carries the folded name, costs what it takes to fill the page: little while
-matches are dense, the whole organization when they are sparse. Looking the term up in
-the FTS5 trigram index costs one row lookup per name containing it, over every
-organization: little while those names are few.
+A search first walks the organization's customers in page order, through the index that
+carries the folded name, for up to WALKED_PER_ROW customers per row of the page: a term in
+many names fills its page there. A sparser term is then looked up in the trigram index of
+migration 0014, whose rowids hold an organization's names month by month: the months are
+read newest first, in windows that double (1, 2, 4, ... months), until the page is full. A
+page costs what its own matches cost, whatever lies above them, such as a bulk import of
+other names.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any, cast
 
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer
 from expensicat.db.store import PageRequest
 
 COLUMNS = ", ".join(PUBLIC_FIELDS)
+_PAGE_ORDER = "ORDER BY created_at DESC, id DESC"
 # Trigrams need three characters; shorter terms are matched by walking the page order.
 MIN_INDEXED_SEARCH = 3
-# Fewer names than this containing a term (over all organizations) make it rare: looked
-# up by name from the start.
-RARE_MATCHES = 1000
-# A walk that outgrew its budget has met a term that is sparse in this organization. With
-# fewer names than this over all organizations, looking each up (about 1.5 µs a name)
-# beats walking on (about 0.2 µs a customer, however many the organization has).
-FEW_MATCHES = 20_000
+# How many customers a search walks per row of its page before it looks the term up. The
+# walk costs about 0.13 µs a customer; a month read costs about 1.5 µs per match in it, and
+# a month of a bulk import can hold thousands of a common word: a term in 2% of names
+# fills its page walking.
+WALKED_PER_ROW = 50
+
+# The index's rowid, as migration 0014 lays it out: organization number, month, seq.
+_MONTH_SHIFT = 37
+_ORGANIZATION_SHIFT = 47
+_ORGANIZATIONS = 1 << 16
+_MONTHS = 1 << 10
+_SEQ_MASK = (1 << _MONTH_SHIFT) - 1
+
+_BOUNDS = (
+    "SELECT number, (SELECT min(created_at) FROM customers WHERE organization_id = ?1), "
+    "(SELECT max(created_at) FROM customers WHERE organization_id = ?1) "
+    "FROM customer_search_organizations WHERE organization_id = ?1"
+)
 
 
-def read_page(db: sqlite3.Connection, page: PageRequest, by_name: bool) -> list[Customer]:
-    """The page, through the trigram index (`by_name`) or else in page order."""
-    conditions = ["organization_id = ?"]
-    args: list[Any] = [page.organization_id]
-    if page.after is not None:
-        conditions.append("(created_at, id) < (?, ?)")
-        args += [page.after.value, page.after.id]
-    if by_name:
-        conditions.append("seq IN (SELECT rowid FROM customer_names WHERE customer_names MATCH ?)")
-        args.append(_phrase(page.search))
+def read_page(db: sqlite3.Connection, page: PageRequest) -> list[Customer]:
+    """The page: walked in page order, or for a sparse term, read month by month."""
+    if len(page.search) < MIN_INDEXED_SEARCH:
+        return _walk(db, page)
+    conditions, args = _after(page)
+    # The customer WALKED_PER_ROW per row down from where the page starts: the walk stops
+    # there. With no such customer, the walk reads to the end, as few as they are.
+    last = db.execute(
+        f"SELECT created_at, id FROM customers WHERE {conditions} {_PAGE_ORDER} LIMIT 1 OFFSET ?",
+        (*args, page.limit * WALKED_PER_ROW - 1),
+    ).fetchone()
+    found = _walk(db, page, last)
+    if len(found) == page.limit or last is None:
+        return found
+    return _by_month(db, page)
+
+
+def _walk(
+    db: sqlite3.Connection, page: PageRequest, last: tuple[str, str] | None = None
+) -> list[Customer]:
+    """The page in page order, down to the customer `last` if given."""
+    conditions, args = _after(page)
+    if last is not None:
+        conditions += " AND (created_at, id) >= (?, ?)"
+        args += last
     if page.search:
-        conditions.append("instr(name_search, ?) > 0")
+        conditions += " AND instr(name_search, ?) > 0"
         args.append(page.search)
     if page.archived != "any":
-        # From the page-order index too, which carries archived_at (migration 0007).
-        is_archived = "NOT NULL" if page.archived == "true" else "NULL"
-        conditions.append(f"archived_at IS {is_archived}")
-    # The page's rows are picked from the page-order index alone (it carries the
-    # folded name), or among the term's matches, then fetched by rowid.
+        conditions += f" AND {_archived(page)}"
+    # The page's rows are picked from the page-order index alone (it carries the folded
+    # name and archived_at), then fetched by rowid.
     sql = (
         f"SELECT {COLUMNS} FROM customers WHERE seq IN (SELECT seq FROM customers "
-        f"WHERE {' AND '.join(conditions)} ORDER BY created_at DESC, id DESC LIMIT ?) "
-        "ORDER BY created_at DESC, id DESC"
+        f"WHERE {conditions} {_PAGE_ORDER} LIMIT ?) {_PAGE_ORDER}"
     )
-    rows = db.execute(sql, (*args, page.limit))
+    return _customers(db.execute(sql, (*args, page.limit)))
+
+
+def _by_month(db: sqlite3.Connection, page: PageRequest) -> list[Customer]:
+    """The page, from the term's matches in the organization's months, newest first."""
+    bounds = db.execute(_BOUNDS, (page.organization_id,)).fetchone()
+    if bounds is None or bounds[1] is None:
+        return []
+    number, oldest, newest = bounds
+    latest = _month(newest if page.after is None else min(newest, page.after.value))
+    first = _month(oldest)
+    conditions, args = _after(page)
+    conditions += " AND instr(name_search, ?) > 0"
+    args.append(page.search)
+    if page.archived != "any":
+        conditions += f" AND {_archived(page)}"
+    # The term's matches in a window of months, then each customer by its seq.
+    sql = (
+        f"SELECT {COLUMNS} FROM (SELECT rowid & ? AS found FROM customer_search "
+        "WHERE customer_search MATCH ? AND rowid BETWEEN ? AND ?) "
+        f"CROSS JOIN customers ON seq = found WHERE {conditions} {_PAGE_ORDER} LIMIT ?"
+    )
+    organization = (number % _ORGANIZATIONS) << _ORGANIZATION_SHIFT
+    match = _trigrams(page.search)
+    found: list[Customer] = []
+    span = 1
+    while latest >= first and len(found) < page.limit:
+        earliest = max(latest - span + 1, first)
+        # Added, not or-ed: the last month's bound reaches the organization's last rowid.
+        window = (
+            organization + (earliest << _MONTH_SHIFT),
+            organization + ((latest + 1) << _MONTH_SHIFT) - 1,
+        )
+        left = page.limit - len(found)
+        found += _customers(db.execute(sql, (_SEQ_MASK, match, *window, *args, left)))
+        latest = earliest - 1
+        span *= 2
+    return found
+
+
+def _after(page: PageRequest) -> tuple[str, list[Any]]:
+    """The organization, and past the cursor if there is one."""
+    if page.after is None:
+        return "organization_id = ?", [page.organization_id]
+    after = page.after
+    return "organization_id = ? AND (created_at, id) < (?, ?)", [
+        page.organization_id,
+        after.value,
+        after.id,
+    ]
+
+
+def _archived(page: PageRequest) -> str:
+    return f"archived_at IS {'NOT NULL' if page.archived == 'true' else 'NULL'}"
+
+
+def _month(timestamp: str) -> int:
+    """The month of an RFC 3339 timestamp, counted as the index counts it."""
+    month = (int(timestamp[:4]) - 2000) * 12 + int(timestamp[5:7]) - 1
+    return max(0, min(_MONTHS - 1, month))
+
+
+def _trigrams(search: str) -> str:
+    """An FTS5 query for names holding the term's first, middle and last trigrams: every
+    name that contains the term, and a few that do not, which the name check drops."""
+    pieces = [search[i : i + 3] for i in range(len(search) - 2)]
+    chosen = dict.fromkeys((pieces[0], pieces[(len(pieces) - 1) // 2], pieces[-1]))
+    return " AND ".join('"' + piece.replace('"', '""') + '"' for piece in chosen)
+
+
+def _customers(rows: sqlite3.Cursor) -> list[Customer]:
     return cast(list[Customer], [dict(zip(PUBLIC_FIELDS, row, strict=True)) for row in rows])
-
-
-def few_names(db: sqlite3.Connection, search: str, fewer_than: int) -> bool:
-    """Whether fewer than `fewer_than` names over all organizations contain the term,
-    counted in the trigram index up to that many (so bounded); never for short terms."""
-    if len(search) < MIN_INDEXED_SEARCH:
-        return False
-    (matches,) = db.execute(
-        "SELECT count(*) FROM (SELECT 1 FROM customer_names WHERE customer_names MATCH ? LIMIT ?)",
-        (_phrase(search), fewer_than),
-    ).fetchone()
-    return bool(matches < fewer_than)
-
-
-class RarityCache:
-    """Recent answers to "is this term rare?", each kept for a while.
-
-    Counting reads up to a thousand index entries on every search otherwise, while a term's
-    rarity over the whole file changes slowly. A stale answer costs time, never a wrong
-    page: both ways in find the same names. Only the event loop's thread uses it.
-    """
-
-    def __init__(
-        self, seconds: float = 60.0, size: int = 1024, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._seconds = seconds
-        self._size = size
-        self._clock = clock
-        self._answers: OrderedDict[str, tuple[float, bool]] = OrderedDict()
-
-    def get(self, term: str) -> bool | None:
-        answer = self._answers.get(term)
-        if answer is None:
-            return None
-        expires, rare = answer
-        if self._clock() >= expires:
-            del self._answers[term]
-            return None
-        self._answers.move_to_end(term)
-        return rare
-
-    def put(self, term: str, rare: bool) -> None:
-        self._answers[term] = (self._clock() + self._seconds, rare)
-        self._answers.move_to_end(term)
-        if len(self._answers) > self._size:
-            self._answers.popitem(last=False)
-
-
-def _phrase(search: str) -> str:
-    """An FTS5 phrase query: with the trigram tokenizer, a substring match."""
-    return '"' + search.replace('"', '""') + '"'

@@ -1,9 +1,9 @@
-"""The SQLite store's search plans and read bounds, on a real file: a term common in other
-organizations but rare in this one, rarity answers that go stale, reads that outgrow the
-event loop, run past the statement timeout, or meet a lock.
+"""The SQLite store's search and read bounds, on a real file: a term common in other
+organizations but rare in this one, a term whose matches lie months below newer names,
+reads that outgrow the event loop, run past the statement timeout, or meet a lock.
 
 Customers are inserted with plain SQL (the triggers keep the name index), as many as the
-plans need to differ; the store is then asked directly, with small budgets where a test
+paths need to differ; the store is then asked directly, with small budgets where a test
 needs the slow path.
 """
 
@@ -20,14 +20,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 
 from expensicat.customers.fields import Customer
+from expensicat.customers.listing import Filters
 from expensicat.customers.search import fold
 from expensicat.db.errors import DatabaseUnavailable
-from expensicat.db.migrate import upgrade
+from expensicat.db.migrate import MIGRATIONS, sqlalchemy_url, upgrade
 from expensicat.db.sqlite import INLINE_STEPS, SqliteStore
-from expensicat.db.sqlite_search import RARE_MATCHES, RarityCache
-from expensicat.paging import Position
+from expensicat.db.sqlite_search import WALKED_PER_ROW, read_page
+from expensicat.db.store import PageRequest
+from expensicat.paging import NEWEST_FIRST, Position
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.anyio
@@ -37,12 +41,13 @@ SPARSE_ORG_SIZE = 30_000
 # Where in the sparse organization the three names with the term are.
 SPARSE_AT = (7, 15_003, 29_998)
 TERM = "zqx"
-# Names with the term in other organizations: enough that it is not rare over the file.
-ELSEWHERE = RARE_MATCHES + 200
+# Names with the term in other organizations, all newer than the sparse organization's.
+ELSEWHERE = 1200
 START = datetime(2025, 1, 1, tzinfo=UTC)
 # A budget of steps so small that any walk through thousands of customers leaves the
 # event loop for a thread.
 TINY_BUDGET = 1
+STORED_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 @pytest.fixture
@@ -65,10 +70,16 @@ def migrated(folder: Path) -> Path:
 
 def insert(path: Path, rows: list[tuple[str, str]], start: int = 0) -> list[tuple[str, str, str]]:
     """(organization_id, name) rows, one second apart in that order; their keys and names."""
-    added = []
-    for n, (organization_id, name) in enumerate(rows, start):
-        moment = (START + timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        added.append((moment, str(uuid.uuid4()), organization_id, name, fold(name)))
+    moments = [START + timedelta(seconds=n) for n in range(start, start + len(rows))]
+    return insert_at(path, [(moment, *row) for moment, row in zip(moments, rows, strict=True)])
+
+
+def insert_at(path: Path, rows: list[tuple[datetime, str, str]]) -> list[tuple[str, str, str]]:
+    """(created_at, organization_id, name) rows, in that order; their keys and names."""
+    added = [
+        (moment.strftime(STORED_TIME), str(uuid.uuid4()), organization_id, name, fold(name))
+        for moment, organization_id, name in rows
+    ]
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("BEGIN")
@@ -104,51 +115,23 @@ async def opened(store: SqliteStore) -> AsyncIterator[SqliteStore]:
         await store.close()
 
 
-async def search_all(store: SqliteStore, organization_id: str, q: str) -> list[Customer]:
-    """Every customer the search finds, two a page, following the pages to the end."""
+async def search_all(
+    store: SqliteStore, organization_id: str, q: str, archived: str = "false", size: int = 2
+) -> list[Customer]:
+    """Every customer the search finds, `size` a page, following the pages to the end."""
     found: list[Customer] = []
     after = None
+    chosen = Filters(archived=archived)
     while True:
-        page = await store.list_page(organization_id, 2, after, q)
+        page = await store.list_page(organization_id, size, after, q, NEWEST_FIRST, chosen)
         found += page
-        if len(page) < 2:
+        if len(page) < size:
             return found
         after = Position(page[-1]["created_at"], page[-1]["id"])
 
 
 def keys(customers: list[Customer]) -> list[tuple[str, str, str]]:
     return [(c["created_at"], c["id"], c["name"]) for c in customers]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class TestRarityVerdicts:
-    def test_an_answer_is_remembered_until_it_expires(self) -> None:
-        clock = FakeClock()
-        rarity = RarityCache(seconds=60, clock=clock)
-        rarity.put("acm", False)
-        clock.now += 59.9
-        assert rarity.get("acm") is False
-        clock.now += 0.1
-        assert rarity.get("acm") is None
-
-    def test_the_least_recently_used_term_is_forgotten_first(self) -> None:
-        rarity = RarityCache(size=2, clock=FakeClock())
-        rarity.put("one", True)
-        rarity.put("two", False)
-        assert rarity.get("one") is True
-        rarity.put("three", True)
-        assert (rarity.get("one"), rarity.get("two"), rarity.get("three")) == (
-            True,
-            None,
-            True,
-        )
 
 
 class TestSparseTerm:
@@ -167,26 +150,177 @@ class TestSparseTerm:
             assert await store.list_page(SPARSE_ORG, 5, None, "yy") == []
 
 
-class TestStaleVerdict:
-    async def test_a_term_that_became_common_is_found_alike_then_judged_again(
+MONTHS_ORG = "org-months"
+MONTHS_TERM = "wyvern"
+# Months far out of the index's range (before 2000, after 2085) share its first or last.
+FAR_PAST = (datetime(1998, 12, 31, 23, 59, tzinfo=UTC), datetime(1999, 6, 1, tzinfo=UTC))
+FAR_FUTURE = (datetime(2090, 1, 1, tzinfo=UTC),)
+
+
+@dataclass(frozen=True, slots=True)
+class Months:
+    path: Path
+    # (created_at, id, name) of the organization's customers with the term, newest first.
+    matches: list[tuple[str, str, str]]
+
+
+@pytest.fixture
+def months(tmp_path: Path) -> Months:
+    """An organization with customers over 40 months, a few with the term, then more newer
+    customers without it than a search walks; another organization with the term alike."""
+    path = migrated(tmp_path)
+    rows: list[tuple[datetime, str, str]] = []
+    for month in range(40):
+        for day in range(1, 29, 3):
+            moment = datetime(2023 + month // 12, month % 12 + 1, day, 12, tzinfo=UTC)
+            name = f"Wyvern {month}-{day}" if (month * 7 + day) % 13 == 0 else f"Kunde {month}"
+            rows.append((moment, MONTHS_ORG, name))
+            rows.append((moment, "org-other", f"Wyvern Other {month}-{day}"))
+    rows += [(moment, MONTHS_ORG, "Wyvern Far") for moment in (*FAR_PAST, *FAR_FUTURE)]
+    # Two customers created in the same microsecond, told apart by their ids.
+    twin = datetime(2024, 5, 17, 8, tzinfo=UTC)
+    rows += [(twin, MONTHS_ORG, "Wyvern Twin A"), (twin, MONTHS_ORG, "Wyvern Twin B")]
+    newest = datetime(2026, 5, 30, tzinfo=UTC)
+    imported = 3 * WALKED_PER_ROW * 2
+    rows += [(newest + timedelta(seconds=n), MONTHS_ORG, f"Import {n}") for n in range(imported)]
+    added = insert_at(path, rows)
+    ours = [row for row, (_, org, _) in zip(added, rows, strict=True) if org == MONTHS_ORG]
+    return Months(path, sorted((row for row in ours if MONTHS_TERM in fold(row[2])), reverse=True))
+
+
+class TestMonthWindows:
+    @pytest.mark.parametrize("size", [1, 2, 5, 100])
+    async def test_every_match_is_found_once_in_page_order_whatever_lies_above_it(
+        self, months: Months, size: int
+    ) -> None:
+        async with opened(SqliteStore(months.path)) as store:
+            found = await search_all(store, MONTHS_ORG, MONTHS_TERM, size=size)
+        assert keys(found) == months.matches
+        assert len(months.matches) > 10
+
+    async def test_archived_matches_are_found_only_when_asked_for(self, months: Months) -> None:
+        archived = {id_ for _, id_, _ in months.matches[1::3]}
+        db = sqlite3.connect(months.path, isolation_level=None)
+        db.executemany(
+            "UPDATE customers SET archived_at = created_at WHERE id = ?", [(i,) for i in archived]
+        )
+        db.close()
+        async with opened(SqliteStore(months.path)) as store:
+            for which, expected in (
+                ("false", [row for row in months.matches if row[1] not in archived]),
+                ("true", [row for row in months.matches if row[1] in archived]),
+                ("any", months.matches),
+            ):
+                assert keys(await search_all(store, MONTHS_ORG, MONTHS_TERM, which)) == expected
+
+    async def test_a_renamed_or_deleted_customer_is_found_by_its_name_as_it_is_now(
+        self, months: Months
+    ) -> None:
+        renamed, deleted = months.matches[3], months.matches[-2]
+        db = sqlite3.connect(months.path, isolation_level=None)
+        db.execute(
+            "UPDATE customers SET name = 'Basilisk', name_search = 'basilisk' WHERE id = ?",
+            (renamed[1],),
+        )
+        db.execute("DELETE FROM customers WHERE id = ?", (deleted[1],))
+        db.close()
+        async with opened(SqliteStore(months.path)) as store:
+            found = await search_all(store, MONTHS_ORG, MONTHS_TERM)
+            assert keys(found) == [row for row in months.matches if row not in (renamed, deleted)]
+            assert [c["id"] for c in await search_all(store, MONTHS_ORG, "basilisk")] == [
+                renamed[1]
+            ]
+
+    async def test_a_term_in_no_name_of_the_organization_finds_nothing(
+        self, months: Months
+    ) -> None:
+        async with opened(SqliteStore(months.path)) as store:
+            assert await store.list_page(MONTHS_ORG, 10, None, "other") == []
+            assert await store.list_page("org-unknown", 10, None, MONTHS_TERM) == []
+
+    def test_a_window_reads_the_index_then_each_customer_by_its_seq(self, months: Months) -> None:
+        statements: list[str] = []
+        db = sqlite3.connect(months.path)
+        db.set_trace_callback(statements.append)
+        request = PageRequest(MONTHS_ORG, 5, None, MONTHS_TERM)
+        assert len(read_page(db, request)) == 5
+        db.set_trace_callback(None)
+        window = next(s for s in statements if "customer_search MATCH" in s)
+        plan = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + window)]
+        db.close()
+        assert plan[0].startswith("SCAN customer_search VIRTUAL TABLE")
+        assert "SEARCH customers USING INTEGER PRIMARY KEY (rowid=?)" in plan
+        assert not any(step.startswith("SCAN customers") for step in plan)
+
+
+class TestOrganizationNumbers:
+    async def test_organizations_sharing_a_range_of_the_index_each_find_only_their_own(
         self, tmp_path: Path
     ) -> None:
+        # Numbered 65,535 (the last range) and 131,071 (past 16 bits: the same range).
         path = migrated(tmp_path)
-        clock = FakeClock()
-        rarity = RarityCache(seconds=60, clock=clock)
-        org, term = "org-stale", "wyvern"
-        async with opened(SqliteStore(path, rarity=rarity)) as store:
-            first = insert(path, [(org, "Wyvern Works")])
-            assert keys(await search_all(store, org, term)) == first
-            assert rarity.get(term) is True
-            more = insert(path, [(org, f"Wyvern {n}") for n in range(RARE_MATCHES)], start=1)
-            everyone = sorted(first + more, reverse=True)
-            # Still judged rare for a minute: looked up by name, every one of them found.
-            assert keys(await search_all(store, org, term)) == everyone
-            assert rarity.get(term) is True
-            clock.now += 60
-            assert keys(await search_all(store, org, term)) == everyone
-            assert rarity.get(term) is False
+        db = sqlite3.connect(path, isolation_level=None)
+        db.executemany(
+            "INSERT INTO customer_search_organizations(number, organization_id) VALUES (?, ?)",
+            [(65_535, "org-last"), (131_071, "org-wrapped")],
+        )
+        db.close()
+        rows = [
+            (datetime(2023 + n % 3, n % 12 + 1, 1, tzinfo=UTC), org, f"Griffin {org} {n}")
+            for n in range(30)
+            for org in ("org-last", "org-wrapped")
+        ]
+        rows += [(datetime(2026, 6, 1, tzinfo=UTC), "org-last", f"Filler {n}") for n in range(50)]
+        # In the last month of the last range: its window ends at the largest rowid.
+        future = datetime(2090, 1, 1, tzinfo=UTC)
+        rows += [(future, org, "Griffin Future") for org in ("org-last", "org-wrapped")]
+        added = insert_at(path, rows)
+        async with opened(SqliteStore(path)) as store:
+            for org in ("org-last", "org-wrapped"):
+                expected = sorted(
+                    row for row, (_, owner, _) in zip(added, rows, strict=True)
+                    if owner == org and "Griffin" in row[2]
+                )  # fmt: skip
+                found = await search_all(store, org, "griffin")
+                assert keys(found) == expected[::-1]
+
+
+class TestMigration:
+    def test_names_stored_before_the_monthly_index_are_found_through_it_and_after_a_downgrade(
+        self, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "expensicat.db"
+        database = make_settings(f"sqlite:///{path}", tmp_path).database
+        upgrade(database, "0013")
+        rows = [
+            (datetime(2024, n % 12 + 1, 2, tzinfo=UTC), f"org-{n % 2}", f"Manticore {n}")
+            for n in range(40)
+        ]
+        rows += [(datetime(2025, 3, 1, tzinfo=UTC), "org-0", f"Filler {n}") for n in range(100)]
+        added = insert_at(path, rows)
+        expected = sorted(
+            (row for row, (_, org, _) in zip(added, rows, strict=True) if org == "org-0"),
+            reverse=True,
+        )
+        upgrade(database)
+
+        async def found() -> list[tuple[str, str, str]]:
+            async with opened(SqliteStore(path)) as store:
+                return keys(await search_all(store, "org-0", "manticore"))
+
+        assert asyncio.run(found()) == [row for row in expected if "Manticore" in row[2]]
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.set_main_option("sqlalchemy.url", sqlalchemy_url(database.url))
+        command.downgrade(config, "0013")
+        db = sqlite3.connect(path)
+        (matches,) = db.execute(
+            "SELECT count(*) FROM customer_names WHERE customer_names MATCH 'manticore'"
+        ).fetchone()
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+        db.close()
+        assert matches == 40
+        assert not {"customer_search", "customer_search_organizations"} & tables
 
 
 class TestReadBounds:
