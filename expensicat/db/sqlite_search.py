@@ -12,10 +12,12 @@ other names.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from typing import Any, cast
 
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer
 from expensicat.db.store import PageRequest
+from expensicat.paging import Position
 
 COLUMNS = ", ".join(PUBLIC_FIELDS)
 _PAGE_ORDER = "ORDER BY created_at DESC, id DESC"
@@ -55,7 +57,9 @@ def read_page(db: sqlite3.Connection, page: PageRequest) -> list[Customer]:
     found = _walk(db, page, last)
     if len(found) == page.limit or last is None:
         return found
-    return _by_month(db, page)
+    # Every match down to `last` is in hand: the months give the rest, from below it.
+    rest = replace(page, limit=page.limit - len(found), after=Position(*last))
+    return found + _by_month(db, rest)
 
 
 def _walk(
