@@ -66,15 +66,10 @@ def _walk(
     db: sqlite3.Connection, page: PageRequest, last: tuple[str, str] | None = None
 ) -> list[Customer]:
     """The page in page order, down to the customer `last` if given."""
-    conditions, args = _after(page)
+    conditions, args = _chosen(page)
     if last is not None:
         conditions += " AND (created_at, id) >= (?, ?)"
         args += last
-    if page.search:
-        conditions += " AND instr(name_search, ?) > 0"
-        args.append(page.search)
-    if page.archived != "any":
-        conditions += f" AND {_archived(page)}"
     # The page's rows are picked from the page-order index alone (it carries the folded
     # name and archived_at), then fetched by rowid.
     sql = (
@@ -92,11 +87,7 @@ def _by_month(db: sqlite3.Connection, page: PageRequest) -> list[Customer]:
     number, oldest, newest = bounds
     latest = _month(newest if page.after is None else min(newest, page.after.value))
     first = _month(oldest)
-    conditions, args = _after(page)
-    conditions += " AND instr(name_search, ?) > 0"
-    args.append(page.search)
-    if page.archived != "any":
-        conditions += f" AND {_archived(page)}"
+    conditions, args = _chosen(page)
     # The term's matches in a window of months, then each customer by its seq.
     sql = (
         f"SELECT {COLUMNS} FROM (SELECT rowid & ? AS found FROM customer_search "
@@ -133,8 +124,16 @@ def _after(page: PageRequest) -> tuple[str, list[Any]]:
     ]
 
 
-def _archived(page: PageRequest) -> str:
-    return f"archived_at IS {'NOT NULL' if page.archived == 'true' else 'NULL'}"
+def _chosen(page: PageRequest) -> tuple[str, list[Any]]:
+    """Past the cursor, the customers with the term, archived or not as asked."""
+    conditions, args = _after(page)
+    if page.search:
+        conditions += " AND instr(name_search, ?) > 0"
+        args.append(page.search)
+    if page.archived != "any":
+        is_archived = "NOT NULL" if page.archived == "true" else "NULL"
+        conditions += f" AND archived_at IS {is_archived}"
+    return conditions, args
 
 
 def _month(timestamp: str) -> int:
