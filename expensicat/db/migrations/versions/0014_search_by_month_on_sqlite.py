@@ -7,7 +7,8 @@ Create Date: 2026-12-04
 The trigram index over every organization's names (migration 0001) could only say which
 names in the file hold a term, so a term absent from an organization's newest customers
 (after a bulk import of other names, say) had the page order walked through all of them:
-14 ms a page of `q=acm` after 40,000 imported customers, 70 ms for a term in no name.
+at 1,000,000 customers, 5.6 ms a page of `q=acm` in an organization of 100,000 after 40,000
+imported customers, 17.6 ms for a term in no name.
 
 It is now a contentless trigram index whose rowid puts each name where a search wants it:
 the organization, then the month the customer was created in, then the customer's seq,
@@ -121,8 +122,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         return
-    for trigger in ("customer_search_insert", "customer_search_update", "customer_search_delete"):
-        op.execute(f"DROP TRIGGER {trigger}")
+    for change in ("insert", "update", "delete"):
+        op.execute(f"DROP TRIGGER customer_search_{change}")
     op.execute("DROP TABLE customer_search")
     op.execute("DROP TABLE customer_search_organizations")
     revision_module("0001_customers.py")._create_sqlite_search_index()
