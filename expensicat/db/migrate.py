@@ -34,11 +34,16 @@ def sqlalchemy_url(database_url: str) -> str:
     return database_url
 
 
+def alembic_config(database_url: str) -> Config:
+    """Alembic's configuration for our migrations on that database."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url))
+    return config
+
+
 def upgrade(database: DatabaseSettings, revision: str = "head") -> None:
     """Bring the schema up to `revision`; safe to run from several processes at once."""
     if database.is_sqlite:
         database.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", sqlalchemy_url(database.url))
-    command.upgrade(config, revision)
+    command.upgrade(alembic_config(database.url), revision)

@@ -13,12 +13,15 @@ from typing import Any
 
 import pytest
 import uuid_utils
+from alembic import command
 from sqlalchemy import Engine, create_engine, pool, text
 from sqlalchemy.exc import DataError, IntegrityError
 
+from expensicat.config import Settings
 from expensicat.customers.fields import PUBLIC_FIELDS
-from expensicat.db.migrate import sqlalchemy_url, upgrade
+from expensicat.db.migrate import alembic_config, sqlalchemy_url, upgrade
 from tests.conftest import make_settings
+from tests.support.postgres import PostgresServer
 
 CREATED = "2026-11-28T07:16:53.123456Z"
 COLUMNS = (*PUBLIC_FIELDS, "name_search", "version")
@@ -175,3 +178,59 @@ class TestSqliteTextColumns:
     ) -> None:
         with pytest.raises(IntegrityError):
             insert(sqlite_engine, valid_row(**{column: value}))
+
+
+# Each CHECK constraint on customers, as PostgreSQL prints it.
+CHECKS = text(
+    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+    "WHERE conrelid = 'customers'::regclass AND contype = 'c' ORDER BY conname"
+)
+
+
+class TestRulesMigration:
+    """Migration 0015 checks the rules in one function, under one constraint, on PostgreSQL."""
+
+    @pytest.fixture
+    def database(self, postgres_server: PostgresServer, tmp_path: Path) -> Settings:
+        name = f"expensicat_rules_{uuid.uuid4().hex[:8]}"
+        postgres_server.create_database(name)
+        return make_settings(postgres_server.url(name), tmp_path)
+
+    def test_one_constraint_refuses_what_the_old_ones_did_and_names_the_rule(
+        self, database: Settings
+    ) -> None:
+        upgrade(database.database, "0014")
+        engine = create_engine(sqlalchemy_url(database.database.url), poolclass=pool.NullPool)
+        with engine.connect() as connection:
+            before: dict[str, str] = dict(connection.execute(CHECKS).tuples().all())
+        upgrade(database.database)
+        with engine.connect() as connection:
+            after: dict[str, str] = dict(connection.execute(CHECKS).tuples().all())
+        assert len(before) == 35
+        assert list(after) == ["customer_rules"]
+
+        with pytest.raises(IntegrityError) as refused:
+            insert(engine, valid_row(website="ftp://acme.com"))
+        assert refused.value.orig.diag.constraint_name == "website_http"  # type: ignore[union-attr]
+        assert 'violates check constraint "website_http"' in str(refused.value.orig)
+        insert(engine, valid_row())
+        engine.dispose()
+
+    def test_downgrading_brings_back_every_constraint_as_it_was(self, database: Settings) -> None:
+        upgrade(database.database, "0014")
+        engine = create_engine(sqlalchemy_url(database.database.url), poolclass=pool.NullPool)
+        with engine.connect() as connection:
+            before: dict[str, str] = dict(connection.execute(CHECKS).tuples().all())
+        upgrade(database.database)
+        insert(engine, valid_row())
+        command.downgrade(alembic_config(database.database.url), "0014")
+        with engine.connect() as connection:
+            after: dict[str, str] = dict(connection.execute(CHECKS).tuples().all())
+            functions = connection.execute(
+                text("SELECT count(*) FROM pg_proc WHERE proname = 'customer_rules_hold'")
+            ).scalar_one()
+        assert after == before
+        assert functions == 0
+        with pytest.raises(IntegrityError):
+            insert(engine, valid_row(country_code="de"))
+        engine.dispose()

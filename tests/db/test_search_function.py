@@ -18,11 +18,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 from alembic import command
-from alembic.config import Config
 
 from expensicat.config import Settings
 from expensicat.customers.fields import Customer
-from expensicat.db.migrate import MIGRATIONS, sqlalchemy_url, upgrade
+from expensicat.db.migrate import alembic_config, upgrade
 from expensicat.db.postgres import ONE_PLAN_FOR_ALL, SEARCH_PAGE, PostgresStore
 from expensicat.paging import Position
 from tests.conftest import make_settings
@@ -245,9 +244,7 @@ class TestSearchMigration:
         self, postgres_server: PostgresServer, tmp_path: Path
     ) -> None:
         settings = migrated_database(postgres_server, "expensicat_downgrade", tmp_path)
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.set_main_option("sqlalchemy.url", sqlalchemy_url(settings.database.url))
+        config = alembic_config(settings.database.url)
 
         async def functions() -> int:
             connection = await asyncpg.connect(settings.database.url)

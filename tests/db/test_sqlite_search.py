@@ -21,13 +21,12 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.config import Config
 
 from expensicat.customers.fields import Customer
 from expensicat.customers.listing import Filters
 from expensicat.customers.search import fold
 from expensicat.db.errors import DatabaseUnavailable
-from expensicat.db.migrate import MIGRATIONS, sqlalchemy_url, upgrade
+from expensicat.db.migrate import alembic_config, upgrade
 from expensicat.db.sqlite import INLINE_STEPS, SqliteStore
 from expensicat.db.sqlite_search import WALKED_PER_ROW, read_page
 from expensicat.db.store import PageRequest
@@ -309,10 +308,7 @@ class TestMigration:
                 return keys(await search_all(store, "org-0", "manticore"))
 
         assert asyncio.run(found()) == [row for row in expected if "Manticore" in row[2]]
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.set_main_option("sqlalchemy.url", sqlalchemy_url(database.url))
-        command.downgrade(config, "0013")
+        command.downgrade(alembic_config(database.url), "0013")
         db = sqlite3.connect(path)
         (matches,) = db.execute(
             "SELECT count(*) FROM customer_names WHERE customer_names MATCH 'manticore'"
