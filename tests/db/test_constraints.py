@@ -187,50 +187,54 @@ CHECKS = text(
 )
 
 
+def checks(engine: Engine) -> dict[str, str]:
+    with engine.connect() as connection:
+        return dict(connection.execute(CHECKS).tuples().all())
+
+
 class TestRulesMigration:
     """Migration 0015 checks the rules in one function, under one constraint, on PostgreSQL."""
 
     @pytest.fixture
-    def database(self, postgres_server: PostgresServer, tmp_path: Path) -> Settings:
+    def settings(self, postgres_server: PostgresServer, tmp_path: Path) -> Settings:
+        """A database migrated up to the revision before."""
         name = f"expensicat_rules_{uuid.uuid4().hex[:8]}"
         postgres_server.create_database(name)
-        return make_settings(postgres_server.url(name), tmp_path)
+        settings = make_settings(postgres_server.url(name), tmp_path)
+        upgrade(settings.database, "0014")
+        return settings
 
-    def test_one_constraint_refuses_what_the_old_ones_did_and_names_the_rule(
-        self, database: Settings
-    ) -> None:
-        upgrade(database.database, "0014")
-        engine = create_engine(sqlalchemy_url(database.database.url), poolclass=pool.NullPool)
-        with engine.connect() as connection:
-            before: dict[str, str] = dict(connection.execute(CHECKS).tuples().all())
-        upgrade(database.database)
-        with engine.connect() as connection:
-            after: dict[str, str] = dict(connection.execute(CHECKS).tuples().all())
-        assert len(before) == 35
-        assert list(after) == ["customer_rules"]
-
-        with pytest.raises(IntegrityError) as refused:
-            insert(engine, valid_row(website="ftp://acme.com"))
-        assert refused.value.orig.diag.constraint_name == "website_http"  # type: ignore[union-attr]
-        assert 'violates check constraint "website_http"' in str(refused.value.orig)
-        insert(engine, valid_row())
+    @pytest.fixture
+    def rules_engine(self, settings: Settings) -> Iterator[Engine]:
+        engine = create_engine(sqlalchemy_url(settings.database.url), poolclass=pool.NullPool)
+        yield engine
         engine.dispose()
 
-    def test_downgrading_brings_back_every_constraint_as_it_was(self, database: Settings) -> None:
-        upgrade(database.database, "0014")
-        engine = create_engine(sqlalchemy_url(database.database.url), poolclass=pool.NullPool)
-        with engine.connect() as connection:
-            before: dict[str, str] = dict(connection.execute(CHECKS).tuples().all())
-        upgrade(database.database)
-        insert(engine, valid_row())
-        command.downgrade(alembic_config(database.database.url), "0014")
-        with engine.connect() as connection:
-            after: dict[str, str] = dict(connection.execute(CHECKS).tuples().all())
+    def test_one_constraint_refuses_what_the_old_ones_did_and_names_the_rule(
+        self, settings: Settings, rules_engine: Engine
+    ) -> None:
+        assert len(checks(rules_engine)) == 35
+        upgrade(settings.database)
+        assert list(checks(rules_engine)) == ["customer_rules"]
+
+        with pytest.raises(IntegrityError) as refused:
+            insert(rules_engine, valid_row(website="ftp://acme.com"))
+        assert refused.value.orig.diag.constraint_name == "website_http"  # type: ignore[union-attr]
+        assert 'violates check constraint "website_http"' in str(refused.value.orig)
+        insert(rules_engine, valid_row())
+
+    def test_downgrading_brings_back_every_constraint_as_it_was(
+        self, settings: Settings, rules_engine: Engine
+    ) -> None:
+        before = checks(rules_engine)
+        upgrade(settings.database)
+        insert(rules_engine, valid_row())
+        command.downgrade(alembic_config(settings.database.url), "0014")
+        with rules_engine.connect() as connection:
             functions = connection.execute(
                 text("SELECT count(*) FROM pg_proc WHERE proname = 'customer_rules_hold'")
             ).scalar_one()
-        assert after == before
+        assert checks(rules_engine) == before
         assert functions == 0
         with pytest.raises(IntegrityError):
-            insert(engine, valid_row(country_code="de"))
-        engine.dispose()
+            insert(rules_engine, valid_row(country_code="de"))

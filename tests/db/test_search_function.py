@@ -48,14 +48,16 @@ FROM (
 # Customers over 44 months, the term in one of every 97, none among the newest 500 (as after
 # a bulk import of other names): a search reads month windows back through the years.
 SPREAD_ORG, SPREAD = "org-search-months", uuid.uuid4().hex[:8]
-SPREAD_SIZE, IMPORTED = 4000, 500
-SPREAD_ROWS = sum(1 for n in range(97, SPREAD_SIZE - IMPORTED + 1, 97))
+SPREAD_SIZE, IMPORTED, SPREAD_EVERY = 4000, 500, 97
+# The term in one of every 60: too few in the short walk to fill a page, enough for the long.
+MIDDLING_ORG, MIDDLING, MIDDLING_EVERY = "org-search-middling", uuid.uuid4().hex[:8], 60
+SPREAD_ROWS = sum(1 for n in range(SPREAD_EVERY, SPREAD_SIZE - IMPORTED + 1, SPREAD_EVERY))
 SPREAD_SEED = """
 INSERT INTO customers (organization_id, id, name, name_search, created_at, updated_at)
 SELECT $1, gen_random_uuid(), name, lower(name), created_at, created_at
 FROM (
     SELECT CASE WHEN n > $3::int - $4::int THEN 'Imported No ' || n
-                WHEN n % 97 = 0 THEN 'Spread ' || $2 || ' No ' || n
+                WHEN n % $5::int = 0 THEN 'Spread ' || $2 || ' No ' || n
                 ELSE 'Other No ' || n END AS name,
            timestamptz '2022-01-01 00:00:00Z' + n * interval '8 hours' AS created_at
     FROM generate_series(1, $3::int) AS n
@@ -88,7 +90,12 @@ def seeded(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFac
             for org, size in ((ORG, SIZE), (OTHER_ORG, SIZE)):
                 await connection.execute(SEED, org, COMMON, RARE, list(RARE_ROWS), size)
             for org in (SPREAD_ORG, OTHER_ORG):
-                await connection.execute(SPREAD_SEED, org, SPREAD, SPREAD_SIZE, IMPORTED)
+                await connection.execute(
+                    SPREAD_SEED, org, SPREAD, SPREAD_SIZE, IMPORTED, SPREAD_EVERY
+                )
+            await connection.execute(
+                SPREAD_SEED, MIDDLING_ORG, MIDDLING, SPREAD_SIZE, 0, MIDDLING_EVERY
+            )
             await connection.execute("ANALYZE customers")
         finally:
             await connection.close()
@@ -103,9 +110,12 @@ class SearchPlans:
 
     walk: str = ""
     planned: str = ""
+    walks: int = 0
 
 
-async def search_plans(url: str, searches: list[tuple[str, Position | None]]) -> list[SearchPlans]:
+async def search_plans(
+    url: str, searches: list[tuple[str, Position | None]], org: str = ORG
+) -> list[SearchPlans]:
     """The plans inside the function for each search, run in this order on one connection
     that caches statements as the service's do, as auto_explain reports them."""
     connection = await asyncpg.connect(url)
@@ -120,11 +130,12 @@ async def search_plans(url: str, searches: list[tuple[str, Position | None]]) ->
         await connection.execute(ONE_PLAN_FOR_ALL)
         for term, after in searches:
             key = [None, None] if after is None else [after.value, after.id]
-            await connection.fetch(SEARCH_PAGE, ORG, f"%{term}%", 21, *key, "false")
+            await connection.fetch(SEARCH_PAGE, org, f"%{term}%", 21, *key, "false")
             await asyncio.sleep(0.05)  # notices reach the listener through the event loop
             plans.append(SearchPlans(
                 walk="".join(report for report in reports if "SELECT recent.id" in report),
                 planned="".join(report for report in reports if "candidates" in report),
+                walks=sum("SELECT recent.id" in report for report in reports),
             ))  # fmt: skip
             reports.clear()
         generic_runs = await connection.fetchval(
@@ -173,6 +184,7 @@ class TestSearchFunction:
         assert len(plans) == len(searches)
         for (term, _), plan in zip(searches, plans, strict=True):
             assert "customers_page_order" in plan.walk, plan
+            assert plan.walks == 1, plan  # the short walk: full, or too sparse to walk on
             if term == COMMON:  # found within the walk: nothing else runs
                 assert plan.planned == "", plan
             else:
@@ -207,6 +219,19 @@ class TestSearchFunction:
         assert {customer["organization_id"] for customer in found} == {SPREAD_ORG}
         assert len(found) == SPREAD_ROWS
 
+    def test_a_term_found_often_in_the_short_walk_is_walked_on_rather_than_read_by_month(
+        self, seeded: Settings
+    ) -> None:
+        (plan,) = asyncio.run(search_plans(seeded.database.url, [(MIDDLING, None)], MIDDLING_ORG))
+        assert plan.walks == 2, plan
+        assert plan.planned == "", plan
+
+        found = asyncio.run(walk(seeded, MIDDLING, 21, MIDDLING_ORG))
+        assert [customer["id"] for customer in found] == asyncio.run(
+            expected_ids(seeded.database.url, MIDDLING, MIDDLING_ORG)
+        )
+        assert len(found) == SPREAD_SIZE // MIDDLING_EVERY
+
     def test_a_term_no_name_contains_finds_nothing(self, seeded: Settings) -> None:
         assert asyncio.run(walk(seeded, uuid.uuid4().hex[:8], 21, SPREAD_ORG)) == []
 
@@ -214,7 +239,7 @@ class TestSearchFunction:
 async def seed_spread(url: str, org: str) -> None:
     connection = await asyncpg.connect(url)
     try:
-        await connection.execute(SPREAD_SEED, org, SPREAD, SPREAD_SIZE, IMPORTED)
+        await connection.execute(SPREAD_SEED, org, SPREAD, SPREAD_SIZE, IMPORTED, SPREAD_EVERY)
         await connection.execute("ANALYZE customers")
     finally:
         await connection.close()
