@@ -24,9 +24,17 @@ SQLITE_INSERT = (
 )
 # The search index's own statements, so that loaded rows are indexed as the trigger would.
 SQLITE_SEARCH = revision_module("0014_search_by_month_on_sqlite.py")
-# The customers table's indexes that no constraint owns (all but the primary key).
+# The customers table's indexes that no constraint owns (all but the primary key), each with
+# the statements that make it again: its definition, then the statistics targets set on its
+# columns, which the definition leaves out.
 SECONDARY_INDEXES = """
-SELECT indexname, indexdef FROM pg_indexes
+SELECT indexname, array_to_string(indexdef || ARRAY(
+    SELECT format('ALTER INDEX %I ALTER COLUMN %s SET STATISTICS %s', indexname, attnum,
+        attstattarget)
+    FROM pg_attribute
+    WHERE attrelid = format('%I.%I', schemaname, indexname)::regclass AND attstattarget >= 0
+), '; ')
+FROM pg_indexes
 WHERE schemaname = current_schema() AND tablename = 'customers'
     AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'customers'::regclass)
 """
@@ -92,10 +100,13 @@ class PostgresDatabase:
                     await connection.execute(f"DROP INDEX {name}")
                     deferred.append(definition)
             await connection.copy_records_to_table("customers", records=rows, columns=COLUMNS)
-            await _build_indexes(self.url, deferred)
             # VACUUM flushes the trigram index's pending list and sets the visibility map,
-            # as autovacuum would have long done on a table this old.
-            await connection.execute("VACUUM ANALYZE customers")
+            # as autovacuum would have long done on a table this old; before the indexes
+            # are built, it reads the rows alone. ANALYZE then describes every index's
+            # expressions too.
+            await connection.execute("VACUUM customers")
+            await _build_indexes(self.url, deferred)
+            await connection.execute("ANALYZE customers")
         finally:
             await connection.close()
 
