@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer
-from expensicat.db.store import PageRequest
+from expensicat.db.store import PageRequest, customers_in_order
 from expensicat.paging import Position
 
 COLUMNS = ", ".join(PUBLIC_FIELDS)
@@ -76,7 +76,7 @@ def _walk(
         f"SELECT {COLUMNS} FROM customers WHERE seq IN (SELECT seq FROM customers "
         f"WHERE {conditions} {_PAGE_ORDER} LIMIT ?) {_PAGE_ORDER}"
     )
-    return _customers(db.execute(sql, (*args, page.limit)))
+    return customers_in_order(db.execute(sql, (*args, page.limit)).fetchall())
 
 
 def _by_month(db: sqlite3.Connection, page: PageRequest) -> list[Customer]:
@@ -106,7 +106,9 @@ def _by_month(db: sqlite3.Connection, page: PageRequest) -> list[Customer]:
             organization + ((latest + 1) << _MONTH_SHIFT) - 1,
         )
         left = page.limit - len(found)
-        found += _customers(db.execute(sql, (_SEQ_MASK, match, *window, *args, left)))
+        found += customers_in_order(
+            db.execute(sql, (_SEQ_MASK, match, *window, *args, left)).fetchall()
+        )
         latest = earliest - 1
         span *= 2
     return found
@@ -148,7 +150,3 @@ def _trigrams(search: str) -> str:
     pieces = [search[i : i + 3] for i in range(len(search) - 2)]
     chosen = dict.fromkeys((pieces[0], pieces[(len(pieces) - 1) // 2], pieces[-1]))
     return " AND ".join('"' + piece.replace('"', '""') + '"' for piece in chosen)
-
-
-def _customers(rows: sqlite3.Cursor) -> list[Customer]:
-    return cast(list[Customer], [dict(zip(PUBLIC_FIELDS, row, strict=True)) for row in rows])

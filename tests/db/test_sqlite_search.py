@@ -93,6 +93,13 @@ def insert_at(path: Path, rows: list[tuple[datetime, str, str]]) -> list[tuple[s
     return [(created_at, id_, name) for created_at, id_, _, name, _ in added]
 
 
+def owned_by(
+    added: list[tuple[str, str, str]], rows: list[tuple[datetime, str, str]], organization: str
+) -> list[tuple[str, str, str]]:
+    """Of the rows `insert_at` added, the organization's."""
+    return [row for row, (_, owner, _) in zip(added, rows, strict=True) if owner == organization]
+
+
 @pytest.fixture(scope="module")
 def book(tmp_path_factory: pytest.TempPathFactory) -> Book:
     path = migrated(tmp_path_factory.mktemp("book"))
@@ -183,7 +190,7 @@ def months(tmp_path: Path) -> Months:
     imported = 3 * WALKED_PER_ROW * 2
     rows += [(newest + timedelta(seconds=n), MONTHS_ORG, f"Import {n}") for n in range(imported)]
     added = insert_at(path, rows)
-    ours = [row for row, (_, org, _) in zip(added, rows, strict=True) if org == MONTHS_ORG]
+    ours = owned_by(added, rows, MONTHS_ORG)
     return Months(path, sorted((row for row in ours if MONTHS_TERM in fold(row[2])), reverse=True))
 
 
@@ -276,10 +283,7 @@ class TestOrganizationNumbers:
         added = insert_at(path, rows)
         async with opened(SqliteStore(path)) as store:
             for org in ("org-last", "org-wrapped"):
-                expected = sorted(
-                    row for row, (_, owner, _) in zip(added, rows, strict=True)
-                    if owner == org and "Griffin" in row[2]
-                )  # fmt: skip
+                expected = sorted(row for row in owned_by(added, rows, org) if "Griffin" in row[2])
                 found = await search_all(store, org, "griffin")
                 assert keys(found) == expected[::-1]
 
@@ -297,10 +301,7 @@ class TestMigration:
         ]
         rows += [(datetime(2025, 3, 1, tzinfo=UTC), "org-0", f"Filler {n}") for n in range(100)]
         added = insert_at(path, rows)
-        expected = sorted(
-            (row for row, (_, org, _) in zip(added, rows, strict=True) if org == "org-0"),
-            reverse=True,
-        )
+        expected = sorted(owned_by(added, rows, "org-0"), reverse=True)
         upgrade(database)
 
         async def found() -> list[tuple[str, str, str]]:
