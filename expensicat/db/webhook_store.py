@@ -127,16 +127,6 @@ class SqlWebhookStore:
             self._queries.finish, [_finish_values(one) for one in finishing]
         )
 
-    async def defer_later(self, destination: Destination, claimed: Claimed, until: str) -> None:
-        values = {
-            "organization_id": destination.organization_id,
-            "endpoint_id": destination.id,
-            "tx": claimed.place[0],
-            "seq": claimed.place[1],
-            "until": until,
-        }
-        await self._driver.write(self._queries.defer_later, values)
-
     async def log_attempt(self, organization_id: str, endpoint_id: str, attempt: Attempt) -> None:
         values = {
             "organization_id": organization_id,

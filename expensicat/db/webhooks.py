@@ -224,28 +224,38 @@ def _places_ahead() -> Select[Any]:
 
 
 def _claim(postgres: bool) -> ReturningUpdate[Any]:
-    """Lease up to `limit` of an endpoint's due deliveries, oldest change first; on
-    PostgreSQL, rows another worker holds are skipped rather than waited for."""
-    due = deliveries.alias("due")
+    """Lease up to `limit` of an endpoint's due deliveries, oldest change first, stopping at
+    the first that waits for its retry: none overtakes an earlier one, so after an outage
+    they go out in order again. On PostgreSQL, rows another worker holds are skipped rather
+    than waited for."""
+    head = deliveries.alias("due")
     # On PostgreSQL, the rows chosen go by their physical address (locked, it cannot move):
     # whatever the statistics were when the one generic plan was made (db/postgres.py), the
     # update then reads those rows alone. Planned by key, it once joined the whole table,
     # and once read every delivery of the endpoint for the few it wanted.
-    picked = literal_column("due.ctid") if postgres else due.c.change_id
-    chosen = (
-        select(picked)
+    picked = literal_column("due.ctid") if postgres else head.c.change_id
+    line = (
+        select(picked.label("picked"), head.c.tx, head.c.seq, head.c.next_attempt_at)
         .where(
-            due.c.organization_id == param(deliveries.c.organization_id),
-            due.c.endpoint_id == param(deliveries.c.endpoint_id),
-            due.c.status == PENDING,
-            due.c.next_attempt_at <= param(deliveries.c.next_attempt_at, "now"),
+            head.c.organization_id == param(deliveries.c.organization_id),
+            head.c.endpoint_id == param(deliveries.c.endpoint_id),
+            head.c.status == PENDING,
             or_(
-                due.c.locked_until.is_(None), due.c.locked_until < param(due.c.locked_until, "now")
+                head.c.locked_until.is_(None),
+                head.c.locked_until < param(head.c.locked_until, "now"),
             ),
         )
-        .order_by(due.c.tx, due.c.seq)
+        .order_by(head.c.tx, head.c.seq)
         .limit(bindparam("limit"))
         .with_for_update(skip_locked=True)
+        .subquery("line")
+    )
+    # The latest retry among a delivery and those before it: a delivery is due when every
+    # one ahead of it in the line is.
+    line_due_at = func.max(line.c.next_attempt_at).over(order_by=(line.c.tx, line.c.seq))
+    in_line = select(line.c.picked, line_due_at.label("due_at")).subquery("in_line")
+    chosen = select(in_line.c.picked).where(
+        in_line.c.due_at <= param(deliveries.c.next_attempt_at, "now")
     )
     one_of_chosen = (
         literal_column("webhook_deliveries.ctid") == any_(func.array(chosen.scalar_subquery()))
@@ -333,17 +343,6 @@ def _logged(written: FromClause) -> Insert:
     return insert(attempts).from_select([column.key for column in attempts.c], row)
 
 
-DEFER_LATER = (
-    sql_update(deliveries)
-    .values(next_attempt_at=param(deliveries.c.next_attempt_at, "until"))
-    .where(
-        *_OF_ENDPOINT,
-        deliveries.c.status == PENDING,
-        tuple_(deliveries.c.tx, deliveries.c.seq)
-        > tuple_(param(deliveries.c.tx), param(deliveries.c.seq)),
-        deliveries.c.next_attempt_at < param(deliveries.c.next_attempt_at, "until"),
-    )
-)
 LOG_ATTEMPT = insert(attempts).values({column.key: param(column) for column in attempts.c})
 MARK_FAILING = (
     sql_update(endpoints)
@@ -442,7 +441,6 @@ class WebhookQueries:
         self.event = compile_for(EVENT, dialect)
         self.finish = plan(_finish(), dialect)
         self.log_attempt = _plain(LOG_ATTEMPT, dialect)
-        self.defer_later = _plain(DEFER_LATER, dialect)
         self.mark_failing = _plain(MARK_FAILING, dialect)
         self.mark_healthy = _plain(MARK_HEALTHY, dialect)
         self.disable_failing = _plain(DISABLE_FAILING, dialect)

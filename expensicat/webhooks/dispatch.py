@@ -130,9 +130,6 @@ class Dispatcher:
                 slot_held = False
             finished = self._finished(delivery, outcome)
             await self._record(Finishing(destination, delivery, lease_until, finished))
-            if finished.status == PENDING:
-                # What came after waits for it: once the receiver is back, all go in order.
-                await self._store.defer_later(destination, delivery, finished.next_attempt_at)
             await self._note_health(destination, outcome.delivered)
             if not outcome.delivered:
                 log.info(

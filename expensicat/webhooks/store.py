@@ -108,9 +108,6 @@ class WebhookStore(Protocol):
     async def finish(self, finishing: Sequence[Finishing]) -> None:
         """Record each outcome whose lease is still this worker's, in one round trip."""
 
-    async def defer_later(self, destination: Destination, claimed: Claimed, until: str) -> None:
-        """Hold the endpoint's deliveries of later changes until at least `until`."""
-
     async def log_attempt(
         self, organization_id: str, endpoint_id: str, attempt: Attempt
     ) -> None: ...

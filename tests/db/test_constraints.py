@@ -189,7 +189,7 @@ CHECKS = text(
 
 def checks(engine: Engine) -> dict[str, str]:
     with engine.connect() as connection:
-        return dict(connection.execute(CHECKS).tuples().all())
+        return dict(connection.execute(CHECKS).all())
 
 
 class TestRulesMigration:

@@ -1,12 +1,13 @@
 """What the webhook store promises the worker, asked directly on both databases: an endpoint
-hears of changes made after it exists, each queued once however often queuing runs, and the
-queue's depth and age are what is owed."""
+hears of changes made after it exists, each queued once however often queuing runs, the
+queue's depth and age are what is owed, and no delivery goes before an earlier one that
+waits for its retry."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import orjson
 
@@ -16,8 +17,8 @@ from expensicat.customers.fields import PUBLIC_FIELDS, customer_from
 from expensicat.db import open_store
 from expensicat.db.store import Store
 from expensicat.timestamps import timestamp, utc_now
-from expensicat.webhooks.records import WebhookEndpoint
-from expensicat.webhooks.store import Claimed, NewEndpoint
+from expensicat.webhooks.records import PENDING, Attempt, WebhookEndpoint
+from expensicat.webhooks.store import Claimed, Destination, Finished, Finishing, NewEndpoint
 
 
 def test_changes_after_an_endpoint_is_made_are_queued_once(migrated: Settings) -> None:
@@ -82,6 +83,64 @@ def test_a_delivery_whose_change_was_purged_is_claimed_without_it(migrated: Sett
 
     assert len(claimed) == 1
     assert claimed[0].event is None
+
+
+def test_no_delivery_is_claimed_while_an_earlier_one_waits_for_its_retry(
+    migrated: Settings,
+) -> None:
+    org = f"org-{uuid.uuid4().hex[:12]}"
+    now = utc_now()
+
+    async def scenario() -> tuple[list[str], list[str], list[str]]:
+        store = await open_store(migrated.database)
+        try:
+            endpoint_id = await _endpoint(store, org)
+            for name in ("First", "Second", "Third"):
+                await _create(store, org, name)
+            destination = await store.webhooks.destination(org, endpoint_id)
+            assert destination is not None
+            await store.webhooks.queue(destination, 10, timestamp(now))
+            lease_until = timestamp(now + timedelta(seconds=30))
+            first, second = await store.webhooks.claim(destination, 2, timestamp(now), lease_until)
+            # Both fail; the jitter puts the second's retry before the first's.
+            await _failed(store, destination, first, lease_until, now + timedelta(seconds=10))
+            await _failed(store, destination, second, lease_until, now + timedelta(seconds=5))
+
+            async def claim_at(seconds: int) -> list[str]:
+                moment = timestamp(now + timedelta(seconds=seconds))
+                leased = await store.webhooks.claim(destination, 10, moment, moment)
+                return [one.change_id for one in leased]
+
+            return (
+                [first.change_id, second.change_id],
+                await claim_at(6),
+                await claim_at(11),
+            )
+        finally:
+            await store.close()
+
+    failed, while_the_first_waits, once_it_is_due = asyncio.run(scenario())
+
+    assert while_the_first_waits == []
+    assert once_it_is_due[:2] == failed  # then the third, which waited behind them
+    assert len(once_it_is_due) == 3
+
+
+async def _failed(
+    store: Store, destination: Destination, delivery: Claimed, lease_until: str, retry: datetime
+) -> None:
+    attempt: Attempt = {
+        "id": str(uuid.uuid4()),
+        "event_id": delivery.change_id,
+        "type": delivery.type,
+        "attempted_at": timestamp(utc_now()),
+        "status_code": 503,
+        "duration_ms": 1,
+        "error": None,
+        "next_attempt_at": timestamp(retry),
+    }
+    finished = Finished(PENDING, 1, timestamp(retry), attempt)
+    await store.webhooks.finish([Finishing(destination, delivery, lease_until, finished)])
 
 
 async def _create(store: Store, org: str, name: str) -> None:

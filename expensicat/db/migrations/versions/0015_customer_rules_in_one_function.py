@@ -74,8 +74,8 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    rules: dict[str, str] = dict(bind.exec_driver_sql(RULES).tuples().all())
-    columns = bind.exec_driver_sql(COLUMNS).tuples().all()
+    rules: dict[str, str] = dict(bind.exec_driver_sql(RULES).all())
+    columns = bind.exec_driver_sql(COLUMNS).all()
     # Parameters named after the columns, so each condition reads as it did on the table.
     parameters = ", ".join(f"{name} {type_}" for name, type_ in columns)
     lines = (
