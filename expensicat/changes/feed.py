@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from expensicat.changes.records import Change
+from expensicat.changes.records import ChangeJson
 from expensicat.changes.store import START, ChangeStore, Place
 from expensicat.errors import Expired, ValidationFailed
 from expensicat.paging import CursorSigner, InvalidCursor, page_size
@@ -41,7 +41,7 @@ class FeedCursor:
 
 @dataclass(frozen=True, slots=True)
 class FeedPage:
-    changes: list[Change]
+    changes: list[ChangeJson]
     next_cursor: str
     has_more: bool
 
@@ -79,11 +79,11 @@ class ChangeFeed:
         page = found[: query.limit]
         if len(found) > query.limit:
             last = page[-1]
-            cursor = FeedCursor(last.place, last.change["occurred_at"])
+            cursor = FeedCursor(last.place, last.occurred_at())
         else:  # everything up to the horizon has been seen
             cursor = FeedCursor(max(horizon, after), timestamp(now))
         return FeedPage(
-            changes=[stored.change for stored in page],
+            changes=[ChangeJson(stored.entry) for stored in page],
             next_cursor=self._cursors.seal(cursor.text(), organization_id, FEED_QUERY),
             has_more=len(found) > query.limit,
         )

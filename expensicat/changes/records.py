@@ -26,18 +26,10 @@ class Actor(TypedDict):
     id: str
 
 
-# A customer as the JSON text it was recorded as: sent on as it is, never parsed again.
-CustomerJson = orjson.Fragment
-
-
-class Change(TypedDict):
-    id: str
-    type: str
-    occurred_at: str
-    customer_id: str
-    # As it stood after the change; None for an erasure and once the customer is erased.
-    customer: CustomerJson | None
-    actor: Actor
+# A change as the JSON text it was recorded as ({"id", "type", "occurred_at", "customer_id",
+# "customer", "actor"}; the customer as it stood after the change, null for an erasure and
+# once the customer is erased): sent on as it is, never parsed again.
+ChangeJson = orjson.Fragment
 
 
 @dataclass(frozen=True, slots=True)

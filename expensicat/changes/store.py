@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from expensicat.changes.records import Change
+import orjson
 
 # A change's place in its organization's feed: two integers, compared in order.
 Place = tuple[int, int]
@@ -16,7 +16,12 @@ START: Place = (0, 0)
 @dataclass(frozen=True, slots=True)
 class StoredChange:
     place: Place
-    change: Change
+    # The change as the feed lists it: JSON, in UTF-8, made when the change was recorded.
+    entry: bytes
+
+    def occurred_at(self) -> str:
+        moment: str = orjson.loads(self.entry)["occurred_at"]
+        return moment
 
 
 class ChangeStore(Protocol):

@@ -28,8 +28,10 @@ from sqlalchemy import (
     Text,
     bindparam,
     delete,
+    func,
     insert,
     literal,
+    literal_column,
     select,
     true,
     tuple_,
@@ -37,7 +39,8 @@ from sqlalchemy import (
 from sqlalchemy import null as sql_null
 from sqlalchemy import update as sql_update
 from sqlalchemy.sql.dml import Insert, Update
-from sqlalchemy.sql.expression import FromClause, Select
+from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
+from sqlalchemy.sql.functions import coalesce
 
 from expensicat.customers.fields import PUBLIC_FIELDS
 from expensicat.db.spelling import (
@@ -45,7 +48,9 @@ from expensicat.db.spelling import (
     HORIZON_SEQ,
     HORIZON_TX,
     JsonObject,
+    JsonString,
     PlaceBetween,
+    Utf8Bytes,
     as_text,
     upsert,
 )
@@ -54,20 +59,43 @@ from expensicat.db.tables import purged_changes
 from expensicat.db.unit_of_work import Joined
 
 PLACE = tuple_(changes.c.tx, changes.c.seq)
-# What a reader gets of a change, after its place.
-CHANGE = (
-    changes.c.id,
-    changes.c.type,
-    changes.c.occurred_at,
-    changes.c.customer_id,
-    changes.c.customer,
-    changes.c.actor_type,
-    changes.c.actor_id,
-)
+# The keys either side of the customer in a change's entry.
+CUSTOMER_AT = literal_column("""',"customer":'""", Text)
+ACTOR_AT = literal_column("""',"actor":'""", Text)
 
 
 def _param(name: str, like: Any) -> BindParameter[Any]:
     return bindparam(name, type_=like.type)
+
+
+def _text(name: str) -> BindParameter[str]:
+    """A parameter as the text the store gives, without its column's conversion."""
+    return bindparam(name, type_=Text())
+
+
+def _piece(text: str) -> ColumnElement[str]:
+    return literal_column(f"'{text}'", Text)
+
+
+def change_entry(
+    change_type: str, customer_id: ColumnElement[Any], customer: ColumnElement[Any]
+) -> ColumnElement[str]:
+    """The change as the feed lists it, as JSON text, made once when it is recorded, so
+    that a page of the feed is its entries, joined. The ids, the type and the time are
+    spliced in as they are: uuids, a type of ours and the one timestamp format need no
+    escaping. The actor's id, which a token gave, is quoted."""
+    parts: list[ColumnElement[Any]] = [
+        _piece('{"id":"'), _text("change_id"),
+        _piece(f'","type":"{change_type}","occurred_at":"'), _text("now"),
+        _piece('","customer_id":"'), customer_id, _piece('"'),
+        CUSTOMER_AT, coalesce(customer, _piece("null")),
+        ACTOR_AT, _piece('{"type":"'), _text("actor_type"),
+        _piece('","id":'), JsonString(_text("actor_id")), _piece("}}"),
+    ]  # fmt: skip
+    entry = parts[0]
+    for part in parts[1:]:
+        entry = entry.concat(part)
+    return entry
 
 
 def record_change(change_type: str, customer: str = "written") -> Joined:
@@ -77,37 +105,46 @@ def record_change(change_type: str, customer: str = "written") -> Joined:
     the caller has), or none ("none": an erasure)."""
 
     def joined(written: FromClause) -> Insert:
+        source = written
         recorded: Any = sql_null()
         version: Any = sql_null()
         if customer == "written":
             fields = {field: as_text(written.c[field]) for field in PUBLIC_FIELDS}
-            recorded, version = JsonObject(fields), written.c.version
+            # Made once, for the record and for its entry.
+            source = select(
+                written.c.id, JsonObject(fields).label("recorded"), written.c.version
+            ).subquery("recorded")
+            recorded, version = source.c.recorded, source.c.version
         elif customer == "given":
-            recorded, version = bindparam("customer_json", type_=Text()), literal(1)
+            recorded, version = _text("customer_json"), literal(1)
         row = select(
             _param("organization_id", changes.c.organization_id),
             CURRENT_TRANSACTION,
             _param("change_id", changes.c.id),
             literal(change_type),
             _param("now", changes.c.occurred_at),
-            written.c.id,
+            source.c.id,
             recorded,
             version,
             _param("actor_type", changes.c.actor_type),
             _param("actor_id", changes.c.actor_id),
+            change_entry(change_type, as_text(source.c.id), recorded),
         )
         columns = ["organization_id", "tx", "id", "type", "occurred_at", "customer_id",
-                   "customer", "customer_version", "actor_type", "actor_id"]  # fmt: skip
+                   "customer", "customer_version", "actor_type", "actor_id", "entry"]  # fmt: skip
         return insert(changes).from_select(columns, row)
 
     return joined
 
 
 def forget_customer(written: FromClause) -> Update:
-    """A joined write that clears the erased customer from every change recorded of it."""
+    """A joined write that clears the erased customer from every change recorded of it, in
+    its entry too, where the customer's JSON stands between the only two keys so named."""
+    recorded = CUSTOMER_AT.concat(changes.c.customer).concat(ACTOR_AT)
+    forgotten = CUSTOMER_AT.concat(_piece("null")).concat(ACTOR_AT)
     return (
         sql_update(changes)
-        .values(customer=sql_null())
+        .values(customer=sql_null(), entry=func.replace(changes.c.entry, recorded, forgotten))
         .where(
             changes.c.organization_id == _param("organization_id", changes.c.organization_id),
             changes.c.customer_id.in_(select(written.c.id)),
@@ -122,7 +159,7 @@ def _feed_page() -> Select[Any]:
     horizon = select(HORIZON_TX.label("tx"), HORIZON_SEQ.label("seq")).subquery("horizon")
     after = (_param("after_tx", changes.c.tx), _param("after_seq", changes.c.seq))
     page = (
-        select(changes.c.tx, changes.c.seq, *CHANGE)
+        select(changes.c.tx, changes.c.seq, Utf8Bytes(changes.c.entry).label("entry"))
         .where(
             changes.c.organization_id == _param("organization_id", changes.c.organization_id),
             PlaceBetween((changes.c.tx, changes.c.seq), after, (HORIZON_TX, HORIZON_SEQ)),

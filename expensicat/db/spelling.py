@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Table, Text, literal_column
+from sqlalchemy import BigInteger, DateTime, LargeBinary, Table, Text, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -172,6 +172,49 @@ def _json_object(element: JsonObject, compiler: SQLCompiler, **kw: Any) -> str:
 
 def _listed(element: JsonObject, compiler: SQLCompiler, **kw: Any) -> str:
     return ", ".join(compiler.process(value, **kw) for value in element.values)
+
+
+class JsonString(ColumnElement[str]):
+    """A text value as a JSON string: quoted, and escaped where JSON needs it."""
+
+    inherit_cache = True
+    type = Text()
+    _traverse_internals = [("value", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
+
+    def __init__(self, value: ColumnElement[Any]) -> None:
+        self.value = value
+
+
+@compiles(JsonString, "postgresql")
+def _to_json(element: JsonString, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"to_json({compiler.process(element.value, **kw)}::text)::text"
+
+
+@compiles(JsonString, "sqlite")
+def _json_quote(element: JsonString, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_quote({compiler.process(element.value, **kw)})"
+
+
+class Utf8Bytes(ColumnElement[bytes]):
+    """Text as its UTF-8 bytes, which the drivers hand over as they are: JSON sent on
+    unread is then never decoded into a string and encoded again."""
+
+    inherit_cache = True
+    type = LargeBinary()
+    _traverse_internals = [("value", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
+
+    def __init__(self, value: ColumnElement[Any]) -> None:
+        self.value = value
+
+
+@compiles(Utf8Bytes, "postgresql")
+def _convert_to(element: Utf8Bytes, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"convert_to({compiler.process(element.value, **kw)}, 'UTF8')"
+
+
+@compiles(Utf8Bytes, "sqlite")
+def _as_blob(element: Utf8Bytes, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.value, **kw)} AS BLOB)"
 
 
 def as_text(column: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -16,7 +16,7 @@ from typing import Any, Protocol, cast
 import orjson
 from sqlalchemy.engine import Dialect
 
-from expensicat.changes.records import Actor, Change, ChangeStamp, CustomerJson
+from expensicat.changes.records import ChangeStamp
 from expensicat.changes.store import Place, StoredChange
 from expensicat.customers.fields import PUBLIC_FIELDS, Customer, customer_from
 from expensicat.customers.listing import NO_FILTERS, SORTS, Filters
@@ -209,7 +209,9 @@ class Store:
         }
         rows = await self._driver.read(self._queries.feed_page, values)
         horizon = (rows[0][0], rows[0][1])
-        return horizon, [_stored_change(row) for row in rows if row[2] is not None]
+        return horizon, [
+            StoredChange((row[2], row[3]), row[4]) for row in rows if row[2] is not None
+        ]
 
     async def purged_through(self) -> Place | None:
         rows = await self._driver.read(self._queries.purged_through, {})
@@ -287,22 +289,6 @@ def _stamped(stamp: ChangeStamp, now: str) -> dict[str, str]:
         "actor_type": stamp.actor["type"],
         "actor_id": stamp.actor["id"],
     }
-
-
-def _stored_change(row: Row) -> StoredChange:
-    tx, seq, change_id, change_type, occurred_at, customer_id, customer, actor_type, actor_id = row[
-        2:
-    ]
-    actor: Actor = {"type": actor_type, "id": actor_id}
-    change: Change = {
-        "id": change_id,
-        "type": change_type,
-        "occurred_at": occurred_at,
-        "customer_id": customer_id,
-        "customer": None if customer is None else CustomerJson(customer),
-        "actor": actor,
-    }
-    return StoredChange(place=(tx, seq), change=change)
 
 
 def customers_in_order(rows: list[Row]) -> list[Customer]:

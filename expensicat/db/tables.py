@@ -67,6 +67,8 @@ customer_changes = Table(
     Column("customer_version", Integer),
     Column("actor_type", Text, nullable=False),
     Column("actor_id", Text, nullable=False),
+    # The change as the feed lists it, as JSON text (db/changes.py).
+    Column("entry", Text, nullable=False),
 )
 
 # One row: the place of the last change the retention purge deleted.

@@ -219,11 +219,13 @@ class TestNothingLeftAfterErasure:
 
 
 def _is_a_change_without_values(line: str) -> bool:
-    """A dumped row of customer_changes whose customer is cleared: SQLite's INSERT with
-    NULL, or a tab-separated COPY line of pg_dump with \\N."""
+    """A dumped row of customer_changes whose customer is cleared, in its column and in its
+    entry: SQLite's INSERT with NULL, or a tab-separated COPY line of pg_dump with \\N."""
+    cleared = '"customer":null,' in line
     if line.startswith("INSERT INTO"):
-        return line.startswith("INSERT INTO customer_changes VALUES(") and ",NULL," in line
-    return "\t\\N\t" in line and line.count("\t") == 10
+        in_changes = line.startswith("INSERT INTO customer_changes VALUES(")
+        return in_changes and ",NULL," in line and cleared
+    return "\t\\N\t" in line and line.count("\t") == 11 and cleared
 
 
 def dump(settings: Settings, request: pytest.FixtureRequest) -> str:
