@@ -48,11 +48,11 @@ from expensicat.db.spelling import (
     HORIZON_SEQ,
     HORIZON_TX,
     JsonObject,
-    JsonString,
     PlaceBetween,
-    Utf8Bytes,
     as_text,
+    json_string,
     upsert,
+    utf8_bytes,
 )
 from expensicat.db.tables import customer_changes as changes
 from expensicat.db.tables import purged_changes
@@ -90,7 +90,7 @@ def change_entry(
         _piece('","customer_id":"'), customer_id, _piece('"'),
         CUSTOMER_AT, coalesce(customer, _piece("null")),
         ACTOR_AT, _piece('{"type":"'), _text("actor_type"),
-        _piece('","id":'), JsonString(_text("actor_id")), _piece("}}"),
+        _piece('","id":'), json_string(_text("actor_id")), _piece("}}"),
     ]  # fmt: skip
     entry = parts[0]
     for part in parts[1:]:
@@ -159,7 +159,7 @@ def _feed_page() -> Select[Any]:
     horizon = select(HORIZON_TX.label("tx"), HORIZON_SEQ.label("seq")).subquery("horizon")
     after = (_param("after_tx", changes.c.tx), _param("after_seq", changes.c.seq))
     page = (
-        select(changes.c.tx, changes.c.seq, Utf8Bytes(changes.c.entry).label("entry"))
+        select(changes.c.tx, changes.c.seq, utf8_bytes(changes.c.entry).label("entry"))
         .where(
             changes.c.organization_id == _param("organization_id", changes.c.organization_id),
             PlaceBetween((changes.c.tx, changes.c.seq), after, (HORIZON_TX, HORIZON_SEQ)),

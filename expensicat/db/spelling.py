@@ -33,31 +33,47 @@ _TO_CHAR_RFC3339 = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US
 _TIMESTAMPTZ_FROM_TEXT = "{}::text::timestamptz"
 
 
-class _OnPostgres(ColumnElement[Any]):
-    """`inner` as it is, except on PostgreSQL, where `postgres` (a format string) wraps it."""
+class _Wrapped(ColumnElement[Any]):
+    """`inner` wrapped in a format string of each database's: `postgres`, or `sqlite` (by
+    default as it is)."""
 
     inherit_cache = True
     # What SQLAlchemy compares and copies of the element; never changed.
     _traverse_internals = [  # noqa: RUF012
         ("inner", InternalTraversal.dp_clauseelement),
         ("postgres", InternalTraversal.dp_string),
+        ("sqlite", InternalTraversal.dp_string),
         ("type", InternalTraversal.dp_type),
     ]
 
-    def __init__(self, inner: ColumnElement[Any], postgres: str, type_: TypeEngine[Any]) -> None:
+    def __init__(
+        self, inner: Any, postgres: str, type_: TypeEngine[Any], sqlite: str = "{}"
+    ) -> None:
         self.inner = inner
         self.postgres = postgres
+        self.sqlite = sqlite
         self.type = type_
 
 
-@compiles(_OnPostgres)
-def _as_it_is(element: _OnPostgres, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.inner, **kw)
+@compiles(_Wrapped)
+def _wrapped_for_sqlite(element: _Wrapped, compiler: SQLCompiler, **kw: Any) -> str:
+    return element.sqlite.format(compiler.process(element.inner, **kw))
 
 
-@compiles(_OnPostgres, "postgresql")
-def _wrapped(element: _OnPostgres, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(_Wrapped, "postgresql")
+def _wrapped_for_postgres(element: _Wrapped, compiler: SQLCompiler, **kw: Any) -> str:
     return element.postgres.format(compiler.process(element.inner, **kw))
+
+
+def json_string(value: ColumnElement[Any]) -> ColumnElement[str]:
+    """A text value as a JSON string: quoted, and escaped where JSON needs it."""
+    return _Wrapped(value, "to_json({}::text)::text", Text(), sqlite="json_quote({})")
+
+
+def utf8_bytes(value: ColumnElement[Any]) -> ColumnElement[bytes]:
+    """Text as its UTF-8 bytes, which the drivers hand over as they are: JSON sent on
+    unread is then never decoded into a string and encoded again."""
+    return _Wrapped(value, "convert_to({}, 'UTF8')", LargeBinary(), sqlite="CAST({} AS BLOB)")
 
 
 class Id(TypeDecorator[str]):
@@ -72,10 +88,10 @@ class Id(TypeDecorator[str]):
         return dialect.type_descriptor(Text())
 
     def column_expression(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
-        return _OnPostgres(column, "{}::text", Text())
+        return _Wrapped(column, "{}::text", Text())
 
     def bind_expression(self, value: Any) -> ColumnElement[Any]:
-        return _OnPostgres(value, "{}::uuid", self)
+        return _Wrapped(value, "{}::uuid", self)
 
 
 class Timestamp(TypeDecorator[str]):
@@ -90,10 +106,10 @@ class Timestamp(TypeDecorator[str]):
         return dialect.type_descriptor(Text())
 
     def column_expression(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
-        return _OnPostgres(column, _TO_CHAR_RFC3339, Text())
+        return _Wrapped(column, _TO_CHAR_RFC3339, Text())
 
     def bind_expression(self, value: Any) -> ColumnElement[Any]:
-        return _OnPostgres(value, _TIMESTAMPTZ_FROM_TEXT, self)
+        return _Wrapped(value, _TIMESTAMPTZ_FROM_TEXT, self)
 
 
 class JustAfter(ColumnElement[str]):
@@ -172,49 +188,6 @@ def _json_object(element: JsonObject, compiler: SQLCompiler, **kw: Any) -> str:
 
 def _listed(element: JsonObject, compiler: SQLCompiler, **kw: Any) -> str:
     return ", ".join(compiler.process(value, **kw) for value in element.values)
-
-
-class JsonString(ColumnElement[str]):
-    """A text value as a JSON string: quoted, and escaped where JSON needs it."""
-
-    inherit_cache = True
-    type = Text()
-    _traverse_internals = [("value", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
-
-    def __init__(self, value: ColumnElement[Any]) -> None:
-        self.value = value
-
-
-@compiles(JsonString, "postgresql")
-def _to_json(element: JsonString, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"to_json({compiler.process(element.value, **kw)}::text)::text"
-
-
-@compiles(JsonString, "sqlite")
-def _json_quote(element: JsonString, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_quote({compiler.process(element.value, **kw)})"
-
-
-class Utf8Bytes(ColumnElement[bytes]):
-    """Text as its UTF-8 bytes, which the drivers hand over as they are: JSON sent on
-    unread is then never decoded into a string and encoded again."""
-
-    inherit_cache = True
-    type = LargeBinary()
-    _traverse_internals = [("value", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
-
-    def __init__(self, value: ColumnElement[Any]) -> None:
-        self.value = value
-
-
-@compiles(Utf8Bytes, "postgresql")
-def _convert_to(element: Utf8Bytes, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"convert_to({compiler.process(element.value, **kw)}, 'UTF8')"
-
-
-@compiles(Utf8Bytes, "sqlite")
-def _as_blob(element: Utf8Bytes, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.value, **kw)} AS BLOB)"
 
 
 def as_text(column: ColumnElement[Any]) -> ColumnElement[Any]:
