@@ -47,7 +47,7 @@ class _Wrapped(ColumnElement[Any]):
     ]
 
     def __init__(
-        self, inner: Any, postgres: str, type_: TypeEngine[Any], sqlite: str = "{}"
+        self, inner: ColumnElement[Any], postgres: str, type_: TypeEngine[Any], sqlite: str = "{}"
     ) -> None:
         self.inner = inner
         self.postgres = postgres

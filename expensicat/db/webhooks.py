@@ -228,24 +228,24 @@ def _claim(postgres: bool) -> ReturningUpdate[Any]:
     the first that waits for its retry: none overtakes an earlier one, so after an outage
     they go out in order again. On PostgreSQL, rows another worker holds are skipped rather
     than waited for."""
-    head = deliveries.alias("due")
+    due = deliveries.alias("due")
     # On PostgreSQL, the rows chosen go by their physical address (locked, it cannot move):
     # whatever the statistics were when the one generic plan was made (db/postgres.py), the
     # update then reads those rows alone. Planned by key, it once joined the whole table,
     # and once read every delivery of the endpoint for the few it wanted.
-    picked = literal_column("due.ctid") if postgres else head.c.change_id
+    picked = literal_column("due.ctid") if postgres else due.c.change_id
     line = (
-        select(picked.label("picked"), head.c.tx, head.c.seq, head.c.next_attempt_at)
+        select(picked.label("picked"), due.c.tx, due.c.seq, due.c.next_attempt_at)
         .where(
-            head.c.organization_id == param(deliveries.c.organization_id),
-            head.c.endpoint_id == param(deliveries.c.endpoint_id),
-            head.c.status == PENDING,
+            due.c.organization_id == param(deliveries.c.organization_id),
+            due.c.endpoint_id == param(deliveries.c.endpoint_id),
+            due.c.status == PENDING,
             or_(
-                head.c.locked_until.is_(None),
-                head.c.locked_until < param(head.c.locked_until, "now"),
+                due.c.locked_until.is_(None),
+                due.c.locked_until < param(due.c.locked_until, "now"),
             ),
         )
-        .order_by(head.c.tx, head.c.seq)
+        .order_by(due.c.tx, due.c.seq)
         .limit(bindparam("limit"))
         .with_for_update(skip_locked=True)
         .subquery("line")
