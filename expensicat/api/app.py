@@ -28,7 +28,6 @@ from expensicat.api.errors import (
 )
 from expensicat.api.metrics import (
     Metrics,
-    MetricsMiddleware,
     listen_apart,
     metrics_route,
     watching,
@@ -186,14 +185,13 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def _middleware(settings: Settings, limited: bool, metrics: Metrics | None) -> list[Middleware]:
-    """Outermost first. Metrics and budget headers sit outside the request context
-    middleware, so that even the 500 it writes is counted and carries the budget."""
+    """Outermost first. Budget headers sit outside the request context middleware, so that
+    even the 500 it writes carries the budget."""
     return [
         *cors(settings.http.allowed_origins, ENDPOINTS),
         Middleware(CloseAfterUnreadBody),
-        *([Middleware(MetricsMiddleware, metrics=metrics)] if metrics is not None else []),
         *([Middleware(RateLimitHeaders)] if limited else []),
-        Middleware(RequestContextMiddleware),
+        Middleware(RequestContextMiddleware, metrics=metrics),
     ]
 
 

@@ -17,7 +17,7 @@ from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from expensicat.api.auth import authenticate, require_scope
 from expensicat.api.body import read_json_object
@@ -170,10 +170,7 @@ class Endpoint:
         """The route that runs this endpoint, at its path or at `path` (the same path with
         convertors in its parameters: see `routes`)."""
         declared = frozenset(p.name for p in self.parameters if p.location == "query")
-
-        async def run(request: Request) -> Response:
-            return await self._run(request, declared)
-
+        run = _Runner(self, declared)
         return Route(path or self.path, run, methods=[self.method], name=self.operation_id)
 
     async def _run(self, request: Request, declared: frozenset[str]) -> Response:
@@ -190,6 +187,20 @@ class Endpoint:
         if request.scope["query_string"]:
             _check_query(request, declared)
         return await self.handler(Call(request, principal))
+
+
+@dataclass(frozen=True, slots=True)
+class _Runner:
+    """An endpoint as the plain ASGI app its route calls. Its errors go up to the app's
+    exception handlers as they are; a function would have the route wrap every request in
+    a second, identical layer of them."""
+
+    endpoint: Endpoint
+    declared: frozenset[str]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.endpoint._run(Request(scope, receive), self.declared)
+        await response(scope, receive, send)
 
 
 def _check_query(request: Request, declared: frozenset[str]) -> None:

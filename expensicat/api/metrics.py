@@ -15,7 +15,6 @@ import contextlib
 import itertools
 import math
 import os
-import time
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -35,7 +34,7 @@ from prometheus_client import (
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from expensicat.api.endpoint import route_template
 from expensicat.db.errors import DatabaseUnavailable
@@ -121,6 +120,19 @@ class Metrics:
         # Each label set's histogram, found once: labels() costs more than the writes.
         self._timers: dict[tuple[str, str], Histogram] = {}
 
+    def request_started(self) -> None:
+        self.answering += 1
+
+    def request_finished(self, scope: Scope, status: int, seconds: float) -> None:
+        """Count a request by the route template the runner names, and time it."""
+        self.answering -= 1
+        route = route_template(scope) or UNMATCHED
+        method = scope["method"]
+        self.answered[route, method, status] += 1
+        timings = self.timed[route, method]
+        timings.counts[bisect_left(BOUNDS, seconds)] += 1
+        timings.seconds += seconds
+
     def flush(self) -> None:
         """Write what was tallied since the last flush."""
         answered, self.answered = self.answered, collections.Counter()
@@ -200,41 +212,6 @@ async def _sample_queue(metrics: Metrics, backlog: Backlog) -> None:
         return
     metrics.webhook_queue.set(depth)
     metrics.webhook_age.set(oldest)
-
-
-class MetricsMiddleware:
-    """Counts and times every request, by the route template the runner names."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_counted(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        metrics = self.metrics
-        metrics.answering += 1
-        try:
-            await self.app(scope, receive, send_counted)
-        finally:
-            metrics.answering -= 1
-            route = route_template(scope) or UNMATCHED
-            method = scope["method"]
-            metrics.answered[route, method, status] += 1
-            elapsed = time.perf_counter() - started
-            timings = metrics.timed[route, method]
-            timings.counts[bisect_left(BOUNDS, elapsed)] += 1
-            timings.seconds += elapsed
 
 
 def listen_apart(address: tuple[str, int], metrics: Metrics) -> Callable[[], None]:

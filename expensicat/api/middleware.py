@@ -1,5 +1,5 @@
-"""Plain ASGI middleware: request ids, the access log, the last line of error defence, and
-closing connections that still carry an unread body."""
+"""Plain ASGI middleware: request ids, the access log and the metrics, the last line of
+error defence, and closing connections that still carry an unread body."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ import os
 import re
 import time
 import traceback
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from expensicat.api.endpoint import CALLER, route_template
 from expensicat.api.errors import INTERNAL_ERROR, error_response
 from expensicat.auth.principal import Principal
+
+if TYPE_CHECKING:  # only the app factory loads the metrics client
+    from expensicat.api.metrics import Metrics
 
 access_log = logging.getLogger("expensicat.access")
 error_log = logging.getLogger("expensicat.errors")
@@ -27,10 +31,12 @@ _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]
 
 
 class RequestContextMiddleware:
-    """Give every request an id, log one line for it, and turn any crash into a clean 500."""
+    """Give every request an id, log one line for it, count it in the metrics, and turn any
+    crash into a clean 500 (logged and counted as such)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
         # Ids are a random per-process prefix and a counter: unique across workers and
         # restarts without asking the kernel for randomness on every request.
         self._id_prefix = os.urandom(8).hex()
@@ -44,6 +50,9 @@ class RequestContextMiddleware:
         request_id = _client_request_id(scope) or f"{self._id_prefix}{next(self._ids):016x}"
         status = 500
         response_started = False
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.request_started()
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, response_started
@@ -67,8 +76,11 @@ class RequestContextMiddleware:
             if not response_started:
                 await error_response(INTERNAL_ERROR())(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            if metrics is not None:
+                metrics.request_finished(scope, status, seconds)
             if access_log.isEnabledFor(logging.INFO):
-                _log_access(scope, status, time.perf_counter() - started, request_id)
+                _log_access(scope, status, seconds, request_id)
 
 
 def _log_access(scope: Scope, status: int, seconds: float, request_id: str) -> None:

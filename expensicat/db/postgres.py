@@ -63,9 +63,11 @@ class PostgresDriver:
 
     dialect = POSTGRES
 
-    def __init__(self, pool: ConnectionPool, timeout: float) -> None:
+    def __init__(self, pool: ConnectionPool, timeout: float, searches: int) -> None:
         self._pool = pool
         self._timeout = timeout
+        # Turns for name searches, taken before a connection: see DatabaseSettings.searches.
+        self._search_turns = asyncio.Semaphore(searches)
         self._waiting = 0  # requests waiting for a connection, for the metrics
 
     @classmethod
@@ -94,10 +96,13 @@ class PostgresDriver:
                 await connection.execute(ONE_PLAN_FOR_ALL)
             return connection
 
-        return cls(ConnectionPool(connect, database.pool_size, RELEASE_GRACE_SECONDS), timeout)
+        pool = ConnectionPool(connect, database.pool_size, RELEASE_GRACE_SECONDS)
+        return cls(pool, timeout, database.searches)
 
-    async def read(self, query: Compiled, values: Values) -> list[Row]:
-        async with self._connection() as connection:
+    async def read(
+        self, query: Compiled, values: Values, turns: asyncio.Semaphore | None = None
+    ) -> list[Row]:
+        async with self._connection(turns) as connection:
             rows: list[Row] = await connection.fetch(query.sql, *query.args(values))
         return rows
 
@@ -122,12 +127,11 @@ class PostgresDriver:
             "after_created_at": None if after is None else after.value,
             "after_id": None if after is None else after.id,
         }
-        if request.search:
-            query = SEARCH
-            values["pattern"] = like_pattern(request.search)
-        else:
+        if not request.search:
             query = FIRST_PAGE if after is None else PAGE_AFTER
-        return customers_in_order(await self.read(query, values))
+            return customers_in_order(await self.read(query, values))
+        values["pattern"] = like_pattern(request.search)
+        return customers_in_order(await self.read(SEARCH, values, self._search_turns))
 
     def load(self) -> tuple[int, int]:
         """Connections in use, and requests waiting for one."""
@@ -148,18 +152,26 @@ class PostgresDriver:
             self._pool.terminate()
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection, acquired and used within the statement timeout as a whole.
+    async def _connection(
+        self, turns: asyncio.Semaphore | None = None
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection, acquired and used within the statement timeout as a whole;
+        with `turns`, only once one of them is free.
 
-        Waiting for a free connection, connecting and the statement share one deadline, so a
-        full pool or a silent server answers as unavailable in time, never hangs.
+        Waiting for a turn or a free connection, connecting and the statement share one
+        deadline, so a full pool or a silent server answers as unavailable in time, never
+        hangs.
         """
         connection = None
         failed = False
+        turn_taken = False
         try:
             async with asyncio.timeout(self._timeout):
                 self._waiting += 1
                 try:
+                    if turns is not None:
+                        await turns.acquire()
+                        turn_taken = True
                     connection = await self._pool.acquire()
                 finally:
                     self._waiting -= 1
@@ -178,6 +190,9 @@ class PostgresDriver:
                 await self._pool.discard(connection)
             elif connection is not None:
                 self._pool.release(connection)
+            if turn_taken:
+                assert turns is not None
+                turns.release()
 
 
 class PostgresStore(Store):

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from expensicat.api.metrics import UNMATCHED, Metrics
 from expensicat.api.middleware import RequestContextMiddleware
 from tests.support.contract import assert_error
 
@@ -50,3 +51,17 @@ class TestUnexpectedFault:
         assert "RuntimeError" in logged
         assert "in crash" in logged  # where it failed
         assert SECRET_DETAIL not in logged  # but not what the error said
+
+    def test_is_counted_in_the_metrics_as_the_500_it_answered(self) -> None:
+        metrics = Metrics()
+        app = Starlette(
+            routes=[Route("/crash", crash)],
+            middleware=[Middleware(RequestContextMiddleware, metrics=metrics)],
+        )
+        client = TestClient(app, raise_server_exceptions=False)
+
+        assert client.get("/crash").status_code == 500
+        assert client.get("/nowhere").status_code == 404
+
+        assert metrics.answered == {("/crash", "GET", 500): 1, (UNMATCHED, "GET", 404): 1}
+        assert metrics.answering == 0

@@ -1,0 +1,71 @@
+"""Name searches on PostgreSQL take turns, a few per worker at once, while other reads go on
+on the rest of the pool."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from expensicat.config import DatabaseSettings
+from expensicat.db.migrate import upgrade
+from expensicat.db.postgres import PostgresDriver
+from expensicat.db.store import PageRequest
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.anyio
+
+ORG = "org-search-turns"
+
+
+@pytest.fixture
+def database(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> DatabaseSettings:
+    settings = make_settings(
+        postgres_url, tmp_path_factory.mktemp("turns"), db_pool_size="4", db_searches="1"
+    )
+    upgrade(settings.database)
+    return settings.database
+
+
+@pytest.fixture
+async def driver(database: DatabaseSettings) -> AsyncIterator[PostgresDriver]:
+    driver = await PostgresDriver.connect(database)
+    try:
+        yield driver
+    finally:
+        await driver.close()
+
+
+async def until(condition: str, driver: PostgresDriver, expected: tuple[int, int]) -> None:
+    for _ in range(500):
+        if driver.load() == expected:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{condition}: load stayed {driver.load()}, expected {expected}")
+
+
+async def test_a_second_search_waits_for_the_turn_while_a_read_by_id_goes_ahead(
+    driver: PostgresDriver, database: DatabaseSettings
+) -> None:
+    search = PageRequest(ORG, 21, None, "acme")
+    # A table lock held elsewhere keeps the first search running, holding its turn.
+    blocker = await asyncpg.connect(database.url)
+    lock = blocker.transaction()
+    await lock.start()
+    await blocker.execute("LOCK TABLE customers IN ACCESS EXCLUSIVE MODE")
+    try:
+        first = asyncio.create_task(driver.page(search))
+        await until("the first search runs", driver, (1, 0))
+        second = asyncio.create_task(driver.page(search))
+        await until("the second search waits for the turn", driver, (1, 1))
+        # A page without a search takes a connection of its own (and meets the lock too).
+        plain = asyncio.create_task(driver.page(PageRequest(ORG, 21, None, "")))
+        await until("the plain page runs beside the search", driver, (2, 1))
+    finally:
+        await lock.rollback()
+        await blocker.close()
+
+    assert await first == await second == await plain == []
+    assert driver.load() == (0, 0)
