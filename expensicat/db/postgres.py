@@ -63,10 +63,12 @@ class PostgresDriver:
 
     dialect = POSTGRES
 
-    def __init__(self, pool: ConnectionPool, timeout: float, searches: int) -> None:
+    def __init__(self, pool: ConnectionPool, timeout: float, writes: int, searches: int) -> None:
         self._pool = pool
         self._timeout = timeout
-        # Turns for name searches, taken before a connection: see DatabaseSettings.searches.
+        # Turns for the statements that cost the database most, taken before a connection:
+        # see DatabaseSettings.writes and .searches.
+        self._write_turns = asyncio.Semaphore(writes)
         self._search_turns = asyncio.Semaphore(searches)
         self._waiting = 0  # requests waiting for a connection, for the metrics
 
@@ -97,7 +99,7 @@ class PostgresDriver:
             return connection
 
         pool = ConnectionPool(connect, database.pool_size, RELEASE_GRACE_SECONDS)
-        return cls(pool, timeout, database.searches)
+        return cls(pool, timeout, database.writes, database.searches)
 
     async def read(
         self, query: Compiled, values: Values, turns: asyncio.Semaphore | None = None
@@ -109,12 +111,12 @@ class PostgresDriver:
     async def write(self, plan: Plan, values: Values) -> list[Row]:
         # Compiled for PostgreSQL, a unit of work is one statement: atomic on its own.
         assert plan.one_statement
-        return await self.read(plan.write, values)
+        return await self.read(plan.write, values, self._write_turns)
 
     async def write_each(self, plan: Plan, values: Sequence[Values]) -> None:
         assert plan.one_statement
         args = [plan.write.args(one) for one in values]
-        async with self._connection() as connection:
+        async with self._connection(self._write_turns) as connection:
             # Sent as one pipelined batch, and atomic as a whole.
             await connection.executemany(plan.write.sql, args)
 
