@@ -70,7 +70,7 @@ class PostgresDriver:
         # see DatabaseSettings.writes and .searches.
         self._write_turns = asyncio.Semaphore(writes)
         self._search_turns = asyncio.Semaphore(searches)
-        self._waiting = 0  # requests waiting for a connection, for the metrics
+        self._waiting = 0  # requests waiting for a turn or a connection, for the metrics
 
     @classmethod
     async def connect(cls, database: DatabaseSettings) -> PostgresDriver:
@@ -101,17 +101,13 @@ class PostgresDriver:
         pool = ConnectionPool(connect, database.pool_size, RELEASE_GRACE_SECONDS)
         return cls(pool, timeout, database.writes, database.searches)
 
-    async def read(
-        self, query: Compiled, values: Values, turns: asyncio.Semaphore | None = None
-    ) -> list[Row]:
-        async with self._connection(turns) as connection:
-            rows: list[Row] = await connection.fetch(query.sql, *query.args(values))
-        return rows
+    async def read(self, query: Compiled, values: Values) -> list[Row]:
+        return await self._fetch(query, values)
 
     async def write(self, plan: Plan, values: Values) -> list[Row]:
         # Compiled for PostgreSQL, a unit of work is one statement: atomic on its own.
         assert plan.one_statement
-        return await self.read(plan.write, values, self._write_turns)
+        return await self._fetch(plan.write, values, self._write_turns)
 
     async def write_each(self, plan: Plan, values: Sequence[Values]) -> None:
         assert plan.one_statement
@@ -133,7 +129,7 @@ class PostgresDriver:
             query = FIRST_PAGE if after is None else PAGE_AFTER
             return customers_in_order(await self.read(query, values))
         values["pattern"] = like_pattern(request.search)
-        return customers_in_order(await self.read(SEARCH, values, self._search_turns))
+        return customers_in_order(await self._fetch(SEARCH, values, self._search_turns))
 
     def load(self) -> tuple[int, int]:
         """Connections in use, and requests waiting for one."""
@@ -153,6 +149,13 @@ class PostgresDriver:
                 raise
             self._pool.terminate()
 
+    async def _fetch(
+        self, query: Compiled, values: Values, turns: asyncio.Semaphore | None = None
+    ) -> list[Row]:
+        async with self._connection(turns) as connection:
+            rows: list[Row] = await connection.fetch(query.sql, *query.args(values))
+        return rows
+
     @asynccontextmanager
     async def _connection(
         self, turns: asyncio.Semaphore | None = None
@@ -166,14 +169,14 @@ class PostgresDriver:
         """
         connection = None
         failed = False
-        turn_taken = False
+        taken = None  # the turns one was taken from
         try:
             async with asyncio.timeout(self._timeout):
                 self._waiting += 1
                 try:
                     if turns is not None:
                         await turns.acquire()
-                        turn_taken = True
+                        taken = turns
                     connection = await self._pool.acquire()
                 finally:
                     self._waiting -= 1
@@ -192,9 +195,8 @@ class PostgresDriver:
                 await self._pool.discard(connection)
             elif connection is not None:
                 self._pool.release(connection)
-            if turn_taken:
-                assert turns is not None
-                turns.release()
+            if taken is not None:
+                taken.release()
 
 
 class PostgresStore(Store):
