@@ -96,7 +96,8 @@ class DatabaseSettings(Section):
         "DATABASE_URL", ...,
         "`sqlite:///path/to/file.db` (relative to the working folder; an absolute path takes "
         "four slashes: `sqlite:////var/lib/expensicat/customers.db`) or "
-        "`postgresql://user:password@host:5432/db`",
+        "`postgresql://user:password@host:5432/db` (on the same machine, its Unix socket: "
+        "`postgresql://user:password@/db?host=/var/run/postgresql`)",
         shown="`sqlite:///data/expensicat.db` (inside `EXPENSICAT_DATA_DIR`)",
     )  # fmt: skip
     pool_size: Positive = setting(

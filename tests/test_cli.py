@@ -54,15 +54,17 @@ def unverified_claims(token: str) -> dict[str, object]:
     return claims
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "postgres-socket"])
 def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    """EXPENSICAT_* settings naming an empty database: a new SQLite file or PostgreSQL database."""
+    """EXPENSICAT_* settings naming an empty database: a new SQLite file, or a PostgreSQL
+    database reached over TCP or over the server's Unix socket."""
     if request.param == "sqlite":
         return {"data_dir": str(tmp_path / "data")}
     server = request.getfixturevalue("postgres_server")
     name = f"cli_{uuid.uuid4().hex[:12]}"
     server.create_database(name)
-    return {"database_url": server.url(name), "session_secret": TEST_SECRET}
+    url = server.socket_url(name) if request.param == "postgres-socket" else server.url(name)
+    return {"database_url": url, "session_secret": TEST_SECRET}
 
 
 class TestTokenCreate:
@@ -175,6 +177,19 @@ class TestTokenCreate:
         assert "Usage:" in result.output
 
 
+def service_client_addresses(database_url: str) -> set[str | None]:
+    """Where the service's connections to the database come from: None for a Unix socket."""
+    engine = sa.create_engine(sqlalchemy_url(database_url))
+    query = (
+        "SELECT host(client_addr) FROM pg_stat_activity"
+        " WHERE application_name = 'expensicat' AND datname = current_database()"
+    )
+    with engine.connect() as connection:
+        addresses = {row[0] for row in connection.execute(sa.text(query))}
+    engine.dispose()
+    return addresses
+
+
 class TestDbUpgrade:
     def test_creates_the_schema_in_a_fresh_database(
         self, fresh_database: dict[str, str], tmp_path: Path
@@ -278,6 +293,11 @@ class TestServe:
             assert created.status_code == 201
             assert fetched.json() == created.json()
             assert_customer(fetched.json()["data"])
+            if "database_url" in fresh_database:
+                over_tcp = "@127.0.0.1:" in fresh_database["database_url"]
+                assert service_client_addresses(fresh_database["database_url"]) == {
+                    "127.0.0.1" if over_tcp else None
+                }
             stop_cleanly(server)
 
     def test_a_client_whose_oversized_body_was_refused_goes_on_without_a_broken_connection(

@@ -11,6 +11,7 @@ lets asyncpg finish cancelling that statement on the server before the caller an
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -42,8 +43,12 @@ class ConnectionPool:
         self._connections: set[asyncpg.Connection] = set()
         # (connection, when it was given back): the newest on the right.
         self._idle: deque[tuple[asyncpg.Connection, float]] = deque()
-        # A waiter gets a connection, or None: a place came free, try again.
-        self._waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
+        # A waiter gets a connection, or None: a place came free, try again. Each waits until
+        # its deadline, on the event loop's clock.
+        self._waiters: deque[tuple[asyncio.Future[asyncpg.Connection | None], float]] = deque()
+        # One timer for every waiter's deadline, set for the earliest: see _wait.
+        self._expiry: asyncio.TimerHandle | None = None
+        self._expiry_at = math.inf
         self._closing_ones: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.TimerHandle | None = None
         self._closed = False
@@ -58,15 +63,18 @@ class ConnectionPool:
         """Connections open and not in use."""
         return len(self._idle)
 
-    async def acquire(self) -> asyncpg.Connection:
+    async def acquire(self, deadline: float = math.inf) -> asyncpg.Connection:
+        """A connection; TimeoutError when none came by `deadline`, on the event loop's
+        clock."""
         while True:
             if self._closed:
                 raise PoolClosed("the connection pool is closed")
             if self._idle:
                 return self._idle.pop()[0]
             if len(self._connections) + self._opening < self._max_size:
-                return await self._open()
-            connection = await self._wait()
+                async with asyncio.timeout_at(None if deadline == math.inf else deadline):
+                    return await self._open()
+            connection = await self._wait(deadline)
             if connection is not None:
                 return connection
 
@@ -77,7 +85,7 @@ class ConnectionPool:
             self._close(connection)
             return
         while self._waiters:
-            waiter = self._waiters.popleft()
+            waiter, _ = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(connection)
                 return
@@ -93,9 +101,11 @@ class ConnectionPool:
     async def close(self) -> None:
         """Refuse new requests, wait for connections in use to come back, close them all."""
         self._closed = True
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-        for waiter in self._waiters:
+        for timer in (self._sweeper, self._expiry):
+            if timer is not None:
+                timer.cancel()
+        self._expiry, self._expiry_at = None, math.inf
+        for waiter, _ in self._waiters:
             if not waiter.done():
                 waiter.set_exception(PoolClosed("the connection pool is closing"))
         while self._idle:
@@ -125,11 +135,15 @@ class ConnectionPool:
             self._arm_sweeper()
         return connection
 
-    async def _wait(self) -> asyncpg.Connection | None:
-        waiter: asyncio.Future[asyncpg.Connection | None] = (
-            asyncio.get_running_loop().create_future()
-        )
-        self._waiters.append(waiter)
+    async def _wait(self, deadline: float) -> asyncpg.Connection | None:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[asyncpg.Connection | None] = loop.create_future()
+        self._waiters.append((waiter, deadline))
+        # A timer per waiter would cost about as much CPU as handing it a connection (uvloop
+        # arms and cancels one in 3 µs, asyncio.timeout takes 7): one timer stands for the
+        # earliest deadline, and when it fires it fails the late and is set for the next.
+        if deadline < self._expiry_at:
+            self._expire_at(deadline)
         try:
             return await waiter
         except BaseException:
@@ -141,14 +155,39 @@ class ConnectionPool:
                     self.release(handed)
                 else:
                     self._wake_one()
-            elif waiter in self._waiters:
-                self._waiters.remove(waiter)
+            else:
+                self._forget(waiter)
             raise
+
+    def _forget(self, waiter: asyncio.Future[asyncpg.Connection | None]) -> None:
+        for entry in self._waiters:
+            if entry[0] is waiter:
+                self._waiters.remove(entry)
+                return
+
+    def _expire(self) -> None:
+        """Fail the waiters whose deadline passed, and arm the timer for the earliest left."""
+        now = asyncio.get_running_loop().time()
+        expired = [waiter for waiter, deadline in self._waiters if deadline <= now]
+        for waiter in expired:
+            self._forget(waiter)
+            if not waiter.done():
+                waiter.set_exception(TimeoutError("no connection came free in time"))
+        self._expiry, self._expiry_at = None, math.inf
+        earliest = min((deadline for _, deadline in self._waiters), default=math.inf)
+        if earliest != math.inf:
+            self._expire_at(earliest)
+
+    def _expire_at(self, deadline: float) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        self._expiry = asyncio.get_running_loop().call_at(deadline, self._expire)
+        self._expiry_at = deadline
 
     def _wake_one(self) -> None:
         """Tell the first waiter that a place came free."""
         while self._waiters:
-            waiter = self._waiters.popleft()
+            waiter, _ = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
                 return

@@ -89,6 +89,33 @@ async def test_a_waiter_cancelled_by_its_deadline_loses_no_connection(
         pool.release(connection)
 
 
+async def test_each_waiter_fails_at_its_own_deadline_and_the_rest_are_served(
+    pool: ConnectionPool,
+) -> None:
+    held = [await pool.acquire() for _ in range(MAX_SIZE)]
+    now = asyncio.get_running_loop().time()
+    # The third comes last with the earliest deadline: the one timer is moved up for it.
+    deadlines = [now + 0.3, now + 10, now + 0.1]
+    waiting = []
+    for deadline in deadlines:
+        waiting.append(asyncio.create_task(pool.acquire(deadline)))
+        await asyncio.sleep(0)
+
+    await asyncio.sleep(0.2)
+    assert [task.done() for task in waiting] == [False, False, True]
+    assert isinstance(waiting[2].exception(), TimeoutError)
+    await asyncio.sleep(0.2)
+    assert [task.done() for task in waiting] == [True, False, True]
+    assert isinstance(waiting[0].exception(), TimeoutError)
+
+    pool.release(held[0])
+    served = await waiting[1]
+    assert served is held[0]
+    for connection in (served, held[1]):
+        pool.release(connection)
+    assert (pool.size, pool.idle) == (MAX_SIZE, MAX_SIZE)
+
+
 async def test_a_write_cancelled_by_its_deadline_never_applies_once_discarded(
     pool: ConnectionPool, postgres_url: str
 ) -> None:

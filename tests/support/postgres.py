@@ -63,6 +63,10 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
+    def socket_url(self, database: str = "postgres") -> str:
+        """The same database through the server's Unix socket, in the folder `-k` names."""
+        return f"postgresql://postgres@/{database}?host={self.root}&port={self.port}"
+
     def init(self) -> None:
         self._run(
             "initdb", "-D", str(self.datadir), "-U", "postgres", "--auth=trust",
