@@ -104,15 +104,8 @@ class DatabaseSettings(Section):
         "DB_POOL_SIZE", 8,
         "PostgreSQL connections per worker process. With more statements in flight a worker "
         "takes several answers per wake-up: on 2 cores shared with PostgreSQL, reads by id "
-        "went from about 7,800 to 8,500 a second at 8 against 4, and no further at 16. Writes "
-        "and name searches take turns within it (`EXPENSICAT_DB_WRITES`, "
-        "`EXPENSICAT_DB_SEARCHES`)",
-    )  # fmt: skip
-    writes: Positive = setting(
-        "DB_WRITES", 4,
-        "writes each worker process runs on PostgreSQL at once; the others wait their turn, "
-        "within the statement timeout. More at once contend inside the database: on 2 cores, "
-        "creates had a p99 of 45–57 ms at 8 against 37–45 ms at 4",  # noqa: RUF001
+        "went from about 7,800 to 8,500 a second at 8 against 4, and no further at 16. Name "
+        "searches take turns within it (`EXPENSICAT_DB_SEARCHES`)",
     )  # fmt: skip
     searches: Positive = setting(
         "DB_SEARCHES", 2,

@@ -62,12 +62,11 @@ class PostgresDriver:
 
     dialect = POSTGRES
 
-    def __init__(self, pool: ConnectionPool, timeout: float, writes: int, searches: int) -> None:
+    def __init__(self, pool: ConnectionPool, timeout: float, searches: int) -> None:
         self._pool = pool
         self._timeout = timeout
         # Turns for the statements that cost the database most, taken before a connection:
-        # see DatabaseSettings.writes and .searches.
-        self._write_turns = asyncio.Semaphore(writes)
+        # see DatabaseSettings.searches.
         self._search_turns = asyncio.Semaphore(searches)
         self._waiting = 0  # requests waiting for a turn or a connection, for the metrics
 
@@ -98,7 +97,7 @@ class PostgresDriver:
             return connection
 
         pool = ConnectionPool(connect, database.pool_size, RELEASE_GRACE_SECONDS)
-        return cls(pool, timeout, database.writes, database.searches)
+        return cls(pool, timeout, database.searches)
 
     async def read(self, query: Compiled, values: Values) -> list[Row]:
         return await self._fetch(query, values)
@@ -106,12 +105,12 @@ class PostgresDriver:
     async def write(self, plan: Plan, values: Values) -> list[Row]:
         # Compiled for PostgreSQL, a unit of work is one statement: atomic on its own.
         assert plan.one_statement
-        return await self._fetch(plan.write, values, self._write_turns)
+        return await self._fetch(plan.write, values)
 
     async def write_each(self, plan: Plan, values: Sequence[Values]) -> None:
         assert plan.one_statement
         args = [plan.write.args(one) for one in values]
-        async with _Lease(self, self._write_turns) as lease:
+        async with _Lease(self) as lease:
             # Sent as one pipelined batch, and atomic as a whole.
             await lease.connection.executemany(plan.write.sql, args, timeout=lease.remaining())
 
