@@ -48,7 +48,6 @@ class ConnectionPool:
         self._waiters: deque[tuple[asyncio.Future[asyncpg.Connection | None], float]] = deque()
         # One timer for every waiter's deadline, set for the earliest: see _wait.
         self._expiry: asyncio.TimerHandle | None = None
-        self._expiry_at = math.inf
         self._closing_ones: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.TimerHandle | None = None
         self._closed = False
@@ -104,7 +103,7 @@ class ConnectionPool:
         for timer in (self._sweeper, self._expiry):
             if timer is not None:
                 timer.cancel()
-        self._expiry, self._expiry_at = None, math.inf
+        self._expiry = None
         for waiter, _ in self._waiters:
             if not waiter.done():
                 waiter.set_exception(PoolClosed("the connection pool is closing"))
@@ -142,7 +141,7 @@ class ConnectionPool:
         # A timer per waiter would cost about as much CPU as handing it a connection (uvloop
         # arms and cancels one in 3 µs, asyncio.timeout takes 7): one timer stands for the
         # earliest deadline, and when it fires it fails the late and is set for the next.
-        if deadline < self._expiry_at:
+        if deadline < self._next_expiry():
             self._expire_at(deadline)
         try:
             return await waiter
@@ -167,22 +166,24 @@ class ConnectionPool:
 
     def _expire(self) -> None:
         """Fail the waiters whose deadline passed, and arm the timer for the earliest left."""
+        self._expiry = None
         now = asyncio.get_running_loop().time()
-        expired = [waiter for waiter, deadline in self._waiters if deadline <= now]
-        for waiter in expired:
-            self._forget(waiter)
-            if not waiter.done():
+        waiting = self._waiters
+        self._waiters = deque(entry for entry in waiting if entry[1] > now)
+        for waiter, deadline in waiting:
+            if deadline <= now and not waiter.done():
                 waiter.set_exception(TimeoutError("no connection came free in time"))
-        self._expiry, self._expiry_at = None, math.inf
         earliest = min((deadline for _, deadline in self._waiters), default=math.inf)
         if earliest != math.inf:
             self._expire_at(earliest)
+
+    def _next_expiry(self) -> float:
+        return math.inf if self._expiry is None else self._expiry.when()
 
     def _expire_at(self, deadline: float) -> None:
         if self._expiry is not None:
             self._expiry.cancel()
         self._expiry = asyncio.get_running_loop().call_at(deadline, self._expire)
-        self._expiry_at = deadline
 
     def _wake_one(self) -> None:
         """Tell the first waiter that a place came free."""

@@ -65,8 +65,7 @@ class PostgresDriver:
     def __init__(self, pool: ConnectionPool, timeout: float, searches: int) -> None:
         self._pool = pool
         self._timeout = timeout
-        # Turns for the statements that cost the database most, taken before a connection:
-        # see DatabaseSettings.searches.
+        # Turns for name searches, taken before a connection: see DatabaseSettings.searches.
         self._search_turns = asyncio.Semaphore(searches)
         self._waiting = 0  # requests waiting for a turn or a connection, for the metrics
 

@@ -1,12 +1,11 @@
-"""On PostgreSQL, name searches take turns, a few per worker at once, while reads by id,
-plain pages and writes go on on the rest of the pool."""
+"""Name searches on PostgreSQL take turns, a few per worker at once, while other statements
+go on on the rest of the pool."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import asyncpg
 import pytest
@@ -19,16 +18,14 @@ from tests.conftest import make_settings
 
 pytestmark = pytest.mark.anyio
 
-ORG = "org-turns"
+ORG = "org-search-turns"
+SEARCH = PageRequest(ORG, 21, None, "acme")
 
 
 @pytest.fixture
 def database(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> DatabaseSettings:
     settings = make_settings(
-        postgres_url,
-        tmp_path_factory.mktemp("turns"),
-        db_pool_size="4",
-        db_searches="1",
+        postgres_url, tmp_path_factory.mktemp("turns"), db_pool_size="4", db_searches="1"
     )
     upgrade(settings.database)
     return settings.database
@@ -43,10 +40,6 @@ async def driver(database: DatabaseSettings) -> AsyncIterator[PostgresDriver]:
         await driver.close()
 
 
-async def search(driver: PostgresDriver) -> Any:
-    return await driver.page(PageRequest(ORG, 21, None, "acme"))
-
-
 async def until(condition: str, driver: PostgresDriver, expected: tuple[int, int]) -> None:
     """Wait for the driver's (connections in use, requests waiting) to read `expected`."""
     for _ in range(500):
@@ -59,15 +52,15 @@ async def until(condition: str, driver: PostgresDriver, expected: tuple[int, int
 async def test_a_second_search_waits_for_the_turn_while_a_read_by_id_goes_ahead(
     driver: PostgresDriver, database: DatabaseSettings
 ) -> None:
-    # A table lock held elsewhere keeps the first statement running, holding its turn.
+    # A table lock held elsewhere keeps the first search running, holding its turn.
     blocker = await asyncpg.connect(database.url)
     lock = blocker.transaction()
     await lock.start()
     await blocker.execute("LOCK TABLE customers IN ACCESS EXCLUSIVE MODE")
     try:
-        first = asyncio.create_task(search(driver))
+        first = asyncio.create_task(driver.page(SEARCH))
         await until("the first search runs", driver, (1, 0))
-        second = asyncio.create_task(search(driver))
+        second = asyncio.create_task(driver.page(SEARCH))
         await until("the second search waits for the turn", driver, (1, 1))
         # A read by id takes a connection of its own (and meets the lock too).
         read = asyncio.create_task(Store(driver).fetch(ORG, str(uuid.uuid4())))
