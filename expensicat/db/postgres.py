@@ -1,7 +1,8 @@
 """The customer store on PostgreSQL, through an asyncpg connection pool.
 
 Every request is one statement and one round trip: no transaction wrapper around reads,
-timestamps formatted by the server, a unit of work compiled into one statement. Statement
+timestamps formatted by the server, a unit of work compiled into one statement; and reads
+by id waiting for a connection share one (reads_by_id.py). Statement
 texts are fixed (an update's per set of fields), so the prepared-statement cache keeps them.
 """
 
@@ -20,6 +21,7 @@ from expensicat.db.connection_pool import ConnectionPool
 from expensicat.db.errors import unavailable
 from expensicat.db.filtered_pages import like_pattern
 from expensicat.db.postgres_pages import FIRST_PAGE, PAGE_AFTER, SEARCH
+from expensicat.db.reads_by_id import ReadsById, Statement
 from expensicat.db.store import PageRequest, Row, Store, Values, customers_in_order
 from expensicat.db.unit_of_work import Plan
 
@@ -128,6 +130,14 @@ class PostgresDriver:
         values["pattern"] = like_pattern(request.search)
         return customers_in_order(await self._fetch(SEARCH, values, self._search_turns))
 
+    async def read_when_ready(self, statement: Statement) -> list[Row]:
+        """Run the statement `statement()` gives once a connection is in hand: what it reads
+        may grow while the request waits (see reads_by_id)."""
+        async with _Lease(self) as lease:
+            sql, args = statement()
+            rows: list[Row] = await lease.connection.fetch(sql, *args, timeout=lease.remaining())
+        return rows
+
     def load(self) -> tuple[int, int]:
         """Connections in use, and requests waiting for one."""
         return self._pool.size - self._pool.idle, self._waiting
@@ -227,6 +237,17 @@ class _Lease:
 class PostgresStore(Store):
     """The customer store on PostgreSQL."""
 
+    def __init__(self, driver: PostgresDriver) -> None:
+        super().__init__(driver)
+        self._reads = ReadsById(driver.read_when_ready, self._queries.fetch)
+
     @classmethod
     async def connect(cls, database: DatabaseSettings) -> PostgresStore:
         return cls(await PostgresDriver.connect(database))
+
+    async def _fetch_row(self, organization_id: str, customer_id: str) -> Row | None:
+        return await self._reads.read(organization_id, customer_id)
+
+    def load(self) -> tuple[int, int]:
+        in_use, waiting = super().load()
+        return in_use, waiting + self._reads.riding

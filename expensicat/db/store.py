@@ -101,9 +101,13 @@ class Store:
         return bool(await self._driver.write(self._queries.insert_holding_key, values))
 
     async def fetch(self, organization_id: str, customer_id: str) -> StoredCustomer | None:
+        row = await self._fetch_row(organization_id, customer_id)
+        return None if row is None else _stored(row)
+
+    async def _fetch_row(self, organization_id: str, customer_id: str) -> Row | None:
         values = {"organization_id": organization_id, "id": customer_id}
         rows = await self._driver.read(self._queries.fetch, values)
-        return _stored(rows[0]) if rows else None
+        return rows[0] if rows else None
 
     async def update(
         self,
