@@ -14,6 +14,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.types import ASGIApp
 
 from expensicat.api import health
 from expensicat.api.cors import cors
@@ -32,7 +33,11 @@ from expensicat.api.metrics import (
     metrics_route,
     watching,
 )
-from expensicat.api.middleware import CloseAfterUnreadBody, RequestContextMiddleware
+from expensicat.api.middleware import (
+    CloseAfterUnreadBody,
+    ErrorAnswers,
+    RequestContextMiddleware,
+)
 from expensicat.api.openapi import build_openapi
 from expensicat.api.ratelimit import RateLimitHeaders
 from expensicat.api.shared import Shared
@@ -163,7 +168,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         logger.info("Application shutdown complete")
 
-    app = Starlette(
+    app = _Service(
         routes=[
             *routes(ENDPOINTS),
             *identity_http.ROUTES,
@@ -182,6 +187,17 @@ def create_app(settings: Settings) -> Starlette:
     # Paths are exact: "/api/v1/customers/" is no route (a 404), not a redirect.
     app.router.redirect_slashes = False
     return app
+
+
+class _Service(Starlette):
+    """Starlette, with our error layers in place of its own two: RequestContextMiddleware
+    turns a crash into a 500, and ErrorAnswers answers what routes raise."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app: ASGIApp = ErrorAnswers(self.router, self.exception_handlers)
+        for middleware in reversed(self.user_middleware):
+            app = middleware.cls(app, *middleware.args, **middleware.kwargs)
+        return app
 
 
 def _middleware(settings: Settings, limited: bool, metrics: Metrics | None) -> list[Middleware]:

@@ -1,5 +1,6 @@
 """Plain ASGI middleware: request ids, the access log and the metrics, the last line of
-error defence, and closing connections that still carry an unread body."""
+error defence, errors raised by routes answered in the envelope, and closing connections
+that still carry an unread body."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import os
 import re
 import time
 import traceback
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from expensicat.api.endpoint import CALLER, route_template
@@ -19,6 +23,8 @@ from expensicat.auth.principal import Principal
 
 if TYPE_CHECKING:  # only the app factory loads the metrics client
     from expensicat.api.metrics import Metrics
+
+ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
 
 access_log = logging.getLogger("expensicat.access")
 error_log = logging.getLogger("expensicat.errors")
@@ -172,3 +178,35 @@ def _has_body(scope: Scope) -> bool:
         if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
             return True
     return False
+
+
+class ErrorAnswers:
+    """Answer what a route raised (an ApiError, a domain error, the router's 404 and 405)
+    with the response its handler makes; anything else goes on up, to become a 500.
+
+    It takes the place of Starlette's two exception layers, which wrapped every request's
+    `send` twice and built a Request for it whether or not anything failed: together 4 µs
+    of CPU on a read by id, measured in-process. Here a request that raises nothing costs a
+    `try`. Routes answer only once their handler has returned, so nothing has been sent when
+    an error comes up.
+    """
+
+    def __init__(self, app: ASGIApp, handlers: Mapping[type[Exception], ErrorHandler]) -> None:
+        self.app = app
+        self.handlers = handlers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception as error:
+            handler = next(
+                (self.handlers[kind] for kind in type(error).__mro__ if kind in self.handlers),
+                None,
+            )
+            if handler is None:
+                raise
+            response = await handler(Request(scope, receive), error)
+            # One error may answer several requests (the readers of one batch): its
+            # traceback must not grow with each.
+            error.__traceback__ = None
+            await response(scope, receive, send)
