@@ -63,6 +63,7 @@ class _Batch:
         return [customer_id for customer_id, answer in self.readers if not answer.done()]
 
     def answer(self, rows: list[Row]) -> None:
+        # Matched as text: the service asks by canonical id, the form rows give them back in.
         found = {row[_ID]: row for row in rows}
         for customer_id, answer in self.readers:
             if not answer.done():
