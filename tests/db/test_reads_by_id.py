@@ -30,16 +30,24 @@ OTHER_ORG = "org-reads-by-id-other"
 TIMEOUT_MS = 400
 
 
-@pytest.fixture
-def database(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> DatabaseSettings:
-    # One connection, so that every read after the first waits for it.
+@pytest.fixture(params=["postgres", "pgbouncer"])
+def database(
+    request: pytest.FixtureRequest, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> DatabaseSettings:
+    """The test database, straight or through PgBouncer in transaction mode (unnamed
+    statements only); one connection, so that every read after the first waits for it."""
+    data_dir = tmp_path_factory.mktemp("reads")
+    upgrade(make_settings(postgres_url, data_dir).database)
+    url, cache = postgres_url, "true"
+    if request.param == "pgbouncer":
+        url, cache = request.getfixturevalue("pgbouncer_url"), "false"
     settings = make_settings(
-        postgres_url,
-        tmp_path_factory.mktemp("reads"),
+        url,
+        data_dir,
         db_pool_size="1",
+        db_statement_cache=cache,
         statement_timeout_ms=str(TIMEOUT_MS),
     )
-    upgrade(settings.database)
     return settings.database
 
 
@@ -74,10 +82,10 @@ async def ids(store: PostgresStore) -> dict[str, list[str]]:
 
 
 class Blocked:
-    """Reads of customers wait behind a table lock held elsewhere until `release`."""
+    """Reads of customers wait behind a table lock held on the server until `release`."""
 
-    def __init__(self, database: DatabaseSettings) -> None:
-        self._url = database.url
+    def __init__(self, url: str) -> None:
+        self._url = url
 
     async def __aenter__(self) -> Blocked:
         self._holder = await asyncpg.connect(self._url)
@@ -127,7 +135,7 @@ def found_id(found: StoredCustomer | None) -> str | None:
 
 
 async def test_reads_waiting_for_the_connection_take_one_statement_per_organization(
-    store: PostgresStore, database: DatabaseSettings, ids: dict[str, list[str]]
+    store: PostgresStore, postgres_url: str, ids: dict[str, list[str]]
 ) -> None:
     first, second, third = ids[ORG]
     (others,) = ids[OTHER_ORG]
@@ -138,7 +146,7 @@ async def test_reads_waiting_for_the_connection_take_one_statement_per_organizat
         (ORG, second), (ORG, third), (ORG, second), (ORG, unknown), (ORG, others),
         (OTHER_ORG, others), (OTHER_ORG, first),
     ]  # fmt: skip
-    async with Blocked(database) as blocked:
+    async with Blocked(postgres_url) as blocked:
         busy = asyncio.create_task(store.fetch(ORG, first))
         await until((1, 0), store.load)
         reads = [asyncio.create_task(store.fetch(org, id)) for org, id in wanted]
@@ -160,7 +168,7 @@ async def test_reads_waiting_for_the_connection_take_one_statement_per_organizat
 
 
 async def test_a_full_batch_starts_the_next_and_each_statement_reads_its_own_batch(
-    driver: PostgresDriver, database: DatabaseSettings, ids: dict[str, list[str]]
+    driver: PostgresDriver, postgres_url: str, ids: dict[str, list[str]]
 ) -> None:
     sizes: list[int] = []
     reads_by_id = recording(driver, sizes)
@@ -170,7 +178,7 @@ async def test_a_full_batch_starts_the_next_and_each_statement_reads_its_own_bat
         return in_use, waiting + reads_by_id.riding
 
     wanted = [ids[ORG][n % 3] for n in range(MAX_BATCH + 50)]
-    async with Blocked(database) as blocked:
+    async with Blocked(postgres_url) as blocked:
         busy = asyncio.create_task(reads_by_id.read(ORG, ids[ORG][0]))
         await until((1, 0), load)
         reads = [asyncio.create_task(reads_by_id.read(ORG, id)) for id in wanted]
@@ -184,10 +192,10 @@ async def test_a_full_batch_starts_the_next_and_each_statement_reads_its_own_bat
 
 
 async def test_a_leader_cancelled_while_it_waits_leaves_its_riders_answered(
-    store: PostgresStore, database: DatabaseSettings, ids: dict[str, list[str]]
+    store: PostgresStore, postgres_url: str, ids: dict[str, list[str]]
 ) -> None:
     first, second, third = ids[ORG]
-    async with Blocked(database) as blocked:
+    async with Blocked(postgres_url) as blocked:
         busy = asyncio.create_task(store.fetch(ORG, first))
         await until((1, 0), store.load)
         leader = asyncio.create_task(store.fetch(ORG, first))
@@ -209,10 +217,10 @@ async def test_a_leader_cancelled_while_it_waits_leaves_its_riders_answered(
 
 
 async def test_every_reader_of_a_batch_is_told_the_database_is_unavailable_in_time(
-    store: PostgresStore, database: DatabaseSettings, ids: dict[str, list[str]]
+    store: PostgresStore, postgres_url: str, ids: dict[str, list[str]]
 ) -> None:
     loop = asyncio.get_running_loop()
-    async with Blocked(database):
+    async with Blocked(postgres_url):
         started = loop.time()
         reads = [asyncio.create_task(store.fetch(ORG, id)) for id in ids[ORG] * 2]
         answers = await asyncio.gather(*reads, return_exceptions=True)
