@@ -3,10 +3,13 @@ each migrated like production."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
-from expensicat.config import Settings
+from expensicat.config import DatabaseSettings, Settings
 from expensicat.db.migrate import upgrade
+from expensicat.db.postgres import PostgresDriver
 from tests.conftest import make_settings
 
 
@@ -26,3 +29,13 @@ def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     settings = make_settings(url, data_dir)
     upgrade(settings.database)
     return settings
+
+
+@pytest.fixture
+async def driver(database: DatabaseSettings) -> AsyncIterator[PostgresDriver]:
+    """A PostgreSQL driver on the test module's own `database`."""
+    driver = await PostgresDriver.connect(database)
+    try:
+        yield driver
+    finally:
+        await driver.close()

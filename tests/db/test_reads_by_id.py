@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -22,6 +22,7 @@ from expensicat.db.reads_by_id import MAX_BATCH, ReadsById, Statement
 from expensicat.db.store import Row
 from tests.conftest import make_settings
 from tests.db.test_store_contract import insert, new_customer
+from tests.support.load import until_load
 
 pytestmark = pytest.mark.anyio
 
@@ -52,21 +53,9 @@ def database(
 
 
 @pytest.fixture
-async def store(database: DatabaseSettings) -> AsyncIterator[PostgresStore]:
-    store = await PostgresStore.connect(database)
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
-@pytest.fixture
-async def driver(database: DatabaseSettings) -> AsyncIterator[PostgresDriver]:
-    driver = await PostgresDriver.connect(database)
-    try:
-        yield driver
-    finally:
-        await driver.close()
+def store(driver: PostgresDriver) -> PostgresStore:
+    """The store on the module's driver (which the driver fixture closes)."""
+    return PostgresStore(driver)
 
 
 @pytest.fixture
@@ -101,15 +90,6 @@ class Blocked:
 
     async def __aexit__(self, *_: object) -> None:
         await self.release()
-
-
-async def until(expected: tuple[int, int], load: Callable[[], tuple[int, int]]) -> None:
-    """Wait until `load` reads (connections in use, reads waiting) as expected."""
-    for _ in range(500):
-        if load() == expected:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"load stayed {load()}, expected {expected}")
 
 
 def recording(driver: PostgresDriver, sizes: list[int]) -> ReadsById:
@@ -148,9 +128,9 @@ async def test_reads_waiting_for_the_connection_take_one_statement_per_organizat
     ]  # fmt: skip
     async with Blocked(postgres_url) as blocked:
         busy = asyncio.create_task(store.fetch(ORG, first))
-        await until((1, 0), store.load)
+        await until_load((1, 0), store.load)
         reads = [asyncio.create_task(store.fetch(org, id)) for org, id in wanted]
-        await until((1, len(wanted)), store.load)
+        await until_load((1, len(wanted)), store.load)
         await blocked.release()
         answers = await asyncio.gather(*reads)
 
@@ -180,9 +160,9 @@ async def test_a_full_batch_starts_the_next_and_each_statement_reads_its_own_bat
     wanted = [ids[ORG][n % 3] for n in range(MAX_BATCH + 50)]
     async with Blocked(postgres_url) as blocked:
         busy = asyncio.create_task(reads_by_id.read(ORG, ids[ORG][0]))
-        await until((1, 0), load)
+        await until_load((1, 0), load)
         reads = [asyncio.create_task(reads_by_id.read(ORG, id)) for id in wanted]
-        await until((1, len(wanted)), load)
+        await until_load((1, len(wanted)), load)
         await blocked.release()
         rows = await asyncio.gather(*reads)
 
@@ -197,11 +177,11 @@ async def test_a_leader_cancelled_while_it_waits_leaves_its_riders_answered(
     first, second, third = ids[ORG]
     async with Blocked(postgres_url) as blocked:
         busy = asyncio.create_task(store.fetch(ORG, first))
-        await until((1, 0), store.load)
+        await until_load((1, 0), store.load)
         leader = asyncio.create_task(store.fetch(ORG, first))
         riders = [asyncio.create_task(store.fetch(ORG, id)) for id in (second, third)]
         given_up = asyncio.create_task(store.fetch(ORG, second))
-        await until((1, 4), store.load)
+        await until_load((1, 4), store.load)
         leader.cancel()
         given_up.cancel()
         await blocked.release()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -15,6 +14,7 @@ from expensicat.db.migrate import upgrade
 from expensicat.db.postgres import PostgresDriver
 from expensicat.db.store import PageRequest, Store
 from tests.conftest import make_settings
+from tests.support.load import until_load
 
 pytestmark = pytest.mark.anyio
 
@@ -31,24 +31,6 @@ def database(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Dat
     return settings.database
 
 
-@pytest.fixture
-async def driver(database: DatabaseSettings) -> AsyncIterator[PostgresDriver]:
-    driver = await PostgresDriver.connect(database)
-    try:
-        yield driver
-    finally:
-        await driver.close()
-
-
-async def until(condition: str, driver: PostgresDriver, expected: tuple[int, int]) -> None:
-    """Wait for the driver's (connections in use, requests waiting) to read `expected`."""
-    for _ in range(500):
-        if driver.load() == expected:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{condition}: load stayed {driver.load()}, expected {expected}")
-
-
 async def test_a_second_search_waits_for_the_turn_while_a_read_by_id_goes_ahead(
     driver: PostgresDriver, database: DatabaseSettings
 ) -> None:
@@ -59,12 +41,12 @@ async def test_a_second_search_waits_for_the_turn_while_a_read_by_id_goes_ahead(
     await blocker.execute("LOCK TABLE customers IN ACCESS EXCLUSIVE MODE")
     try:
         first = asyncio.create_task(driver.page(SEARCH))
-        await until("the first search runs", driver, (1, 0))
+        await until_load((1, 0), driver.load, "the first search runs")
         second = asyncio.create_task(driver.page(SEARCH))
-        await until("the second search waits for the turn", driver, (1, 1))
+        await until_load((1, 1), driver.load, "the second search waits for the turn")
         # A read by id takes a connection of its own (and meets the lock too).
         read = asyncio.create_task(Store(driver).fetch(ORG, str(uuid.uuid4())))
-        await until("the read runs beside it", driver, (2, 1))
+        await until_load((2, 1), driver.load, "the read runs beside it")
     finally:
         await lock.rollback()
         await blocker.close()
