@@ -2,8 +2,8 @@
 
 Every request is one statement and one round trip: no transaction wrapper around reads,
 timestamps formatted by the server, a unit of work compiled into one statement; and reads
-by id waiting for a connection share one (reads_by_id.py). Statement
-texts are fixed (an update's per set of fields), so the prepared-statement cache keeps them.
+by id waiting for a connection share one (reads_by_id.py). Statement texts are fixed (an
+update's per set of fields), so the prepared-statement cache keeps them.
 """
 
 from __future__ import annotations
@@ -130,10 +130,12 @@ class PostgresDriver:
         values["pattern"] = like_pattern(request.search)
         return customers_in_order(await self._fetch(SEARCH, values, self._search_turns))
 
-    async def read_when_ready(self, statement: Statement) -> list[Row]:
+    async def read_when_ready(
+        self, statement: Statement, turns: asyncio.Semaphore | None = None
+    ) -> list[Row]:
         """Run the statement `statement()` gives once a connection is in hand: what it reads
         may grow while the request waits (see reads_by_id)."""
-        async with _Lease(self) as lease:
+        async with _Lease(self, turns) as lease:
             sql, args = statement()
             rows: list[Row] = await lease.connection.fetch(sql, *args, timeout=lease.remaining())
         return rows
@@ -159,11 +161,7 @@ class PostgresDriver:
     async def _fetch(
         self, query: Compiled, values: Values, turns: asyncio.Semaphore | None = None
     ) -> list[Row]:
-        async with _Lease(self, turns) as lease:
-            rows: list[Row] = await lease.connection.fetch(
-                query.sql, *query.args(values), timeout=lease.remaining()
-            )
-        return rows
+        return await self.read_when_ready(lambda: (query.sql, query.args(values)), turns)
 
 
 class _Lease:

@@ -116,11 +116,11 @@ class ReadsById:
 
         def statement() -> tuple[str, Sequence[Any]]:
             self._close(batch)  # later reads start the next batch
-            ids = batch.ids()
-            values = {"organization_id": batch.organization_id}
+            ids, organization_id = batch.ids(), batch.organization_id
             if len(ids) == 1:
-                return self._fetch_one.sql, self._fetch_one.args({**values, "id": ids[0]})
-            return FETCH_EACH.sql, FETCH_EACH.args({**values, "ids": ids})
+                one = {"organization_id": organization_id, "id": ids[0]}
+                return self._fetch_one.sql, self._fetch_one.args(one)
+            return FETCH_EACH.sql, FETCH_EACH.args({"organization_id": organization_id, "ids": ids})
 
         try:
             rows = await self._read_when_ready(statement)
